@@ -1,0 +1,39 @@
+# The template's tasks. Each target installs what it needs into .venv first.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+export DVC_NO_ANALYTICS := 1
+export MLFLOW_DISABLE_TELEMETRY := true
+export UV_PYTHON_DOWNLOADS := never
+
+.PHONY: help install test test-fast demo lint relock clean
+
+help:  ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+$(BIN)/.installed: requirements-dev.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
+	touch $@
+
+install: $(BIN)/.installed  ## create .venv with the template's dev tools
+
+test: install  ## the whole suite, slow bake-and-run tests included (what CI runs)
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m pytest -m "" $(PYTEST_ARGS)
+
+test-fast: install  ## the quick tests only: bake, answers, files (no installs of baked projects)
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m pytest $(PYTEST_ARGS)
+
+demo: install  ## bake a project with the defaults into a scratch folder and run its pipeline
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python scripts/demo.py $(DEMO_ARGS)
+
+lint: install  ## ruff over the template's own Python
+	$(BIN)/ruff check hooks tests scripts
+	$(BIN)/ruff format --check hooks tests scripts
+
+relock: install  ## refresh the generated project's uv.lock after changing its dependencies
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python scripts/relock.py
+
+clean:  ## remove .venv and caches
+	rm -rf $(VENV) .pytest_cache .ruff_cache

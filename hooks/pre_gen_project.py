@@ -1,0 +1,110 @@
+"""Validate every cookiecutter answer before a single project file is written.
+
+Cookiecutter renders this file with the answers, runs it, and deletes the new
+project directory when it exits non-zero. `validate()` is plain Python so the
+template's tests can call it directly.
+"""
+
+from __future__ import annotations
+
+import json
+import keyword
+import re
+import sys
+
+CHOICES = {
+    "python_version": ("3.11", "3.12", "3.13"),
+    "task": ("classification", "regression"),
+    "license": ("MIT", "Apache-2.0", "BSD-3-Clause", "none"),
+}
+
+# Top-level modules the generated project imports (or that its tools rely on):
+# a package with one of these names would shadow the real one.
+SHADOWED_MODULES = frozenset(
+    {
+        "dvc",
+        "great_expectations",
+        "mlflow",
+        "numpy",
+        "pandas",
+        "pyarrow",
+        "pytest",
+        "scipy",
+        "sklearn",
+        "test",
+        "tests",
+        "yaml",
+        *sys.stdlib_module_names,
+    }
+)
+
+SLUG_RE = re.compile(r"^[a-z][a-z0-9]*(?:[-_][a-z0-9]+)*$")
+PACKAGE_RE = re.compile(r"^[a-z_][a-z0-9_]*$")
+EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+$")
+
+
+def validate(answers: dict) -> list[str]:
+    """Return one message per bad answer: what is wrong and what would be accepted."""
+    errors = []
+
+    if not str(answers.get("project_name", "")).strip():
+        errors.append("project_name is empty: give the project a name, e.g. 'Churn Model'.")
+
+    slug = answers.get("project_slug", "")
+    if not SLUG_RE.match(slug) or len(slug) > 100:
+        errors.append(
+            f"project_slug {slug!r} is not a valid directory name: use lowercase ASCII "
+            "letters, digits and single '-' or '_' between them, starting with a letter "
+            "(at most 100 characters), e.g. 'churn-model'."
+        )
+
+    package = answers.get("package_name", "")
+    if not PACKAGE_RE.match(package):
+        errors.append(
+            f"package_name {package!r} is not a valid Python identifier: use lowercase "
+            "ASCII letters, digits and '_', not starting with a digit, e.g. 'churn_model'."
+        )
+    elif keyword.iskeyword(package) or keyword.issoftkeyword(package):
+        errors.append(
+            f"package_name {package!r} is a Python keyword: choose another name, "
+            f"e.g. '{package}_model'."
+        )
+    elif package in SHADOWED_MODULES:
+        errors.append(
+            f"package_name {package!r} would shadow the module of the same name that the "
+            f"project imports: choose another name, e.g. '{package}_project'."
+        )
+
+    email = str(answers.get("author_email", ""))
+    if not EMAIL_RE.match(email):
+        errors.append(
+            f"author_email {email!r} is not an email address: use the form 'name@example.com'."
+        )
+
+    for key in ("author_name", "description"):
+        if "\n" in str(answers.get(key, "")) or "\r" in str(answers.get(key, "")):
+            errors.append(f"{key} contains a line break: give it on one line.")
+
+    for key, allowed in CHOICES.items():
+        value = answers.get(key)
+        if value not in allowed:
+            errors.append(
+                f"{key} {value!r} is not a known choice: use one of {', '.join(allowed)}."
+            )
+    return errors
+
+
+def main() -> int:
+    answers = json.loads(r"""{{ cookiecutter | tojson }}""")
+    errors = validate(answers)
+    if errors:
+        print("The project was not generated; fix these answers and run cookiecutter again:",
+              file=sys.stderr)
+        for error in errors:
+            print(f"  - {error}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,216 @@
+"""Bake every answer at least once and check exactly what comes out."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import subprocess
+import tomllib
+from pathlib import Path
+
+import pytest
+import yaml
+
+from .conftest import TEMPLATE, bake
+
+OPTIONS = {
+    "task": ["classification", "regression"],
+    "python_version": ["3.12", "3.11", "3.13"],
+    "license": ["MIT", "Apache-2.0", "BSD-3-Clause", "none"],
+}
+
+
+def cycled_variants(options: dict[str, list[str]]) -> list[dict[str, str]]:
+    """Independent options cycle together, so every value is baked at least once."""
+    width = max(len(values) for values in options.values())
+    return [{key: values[i % len(values)] for key, values in options.items()} for i in range(width)]
+
+
+VARIANTS = cycled_variants(OPTIONS)
+VARIANT_IDS = ["-".join(variant.values()) for variant in VARIANTS]
+
+COMMON_FILES = {
+    ".dvc/.gitignore",
+    ".dvc/config",
+    ".dvcignore",
+    ".gitignore",
+    ".python-version",
+    "README.md",
+    "data/input/README.md",
+    "dvc.yaml",
+    "params.yaml",
+    "pyproject.toml",
+    "uv.lock",
+    "src/{pkg}/__init__.py",
+    "src/{pkg}/__main__.py",
+    "src/{pkg}/cli.py",
+    "src/{pkg}/data.py",
+    "src/{pkg}/errors.py",
+    "src/{pkg}/files.py",
+    "src/{pkg}/metrics.py",
+    "src/{pkg}/model.py",
+    "src/{pkg}/params.py",
+    "src/{pkg}/tracking.py",
+    "src/{pkg}/stages/__init__.py",
+    "src/{pkg}/stages/evaluate.py",
+    "src/{pkg}/stages/ingest.py",
+    "src/{pkg}/stages/split.py",
+    "src/{pkg}/stages/train.py",
+    "tests/__init__.py",
+    "tests/conftest.py",
+    "tests/test_ingest.py",
+    "tests/test_metrics.py",
+    "tests/test_params.py",
+    "tests/test_pipeline.py",
+}
+
+
+def expected_files(variant: dict[str, str], package: str) -> set[str]:
+    files = {path.format(pkg=package) for path in COMMON_FILES}
+    if variant["license"] != "none":
+        files.add("LICENSE")
+    return files
+
+
+def tracked_files(project: Path) -> set[str]:
+    return {
+        str(path.relative_to(project))
+        for path in project.rglob("*")
+        if path.is_file() and ".git" not in path.relative_to(project).parts[:1]
+    }
+
+
+@pytest.fixture(scope="module")
+def baked(tmp_path_factory) -> dict[str, Path]:
+    projects = {}
+    for variant, variant_id in zip(VARIANTS, VARIANT_IDS, strict=True):
+        projects[variant_id] = bake(tmp_path_factory.mktemp(variant_id), **variant)
+    return projects
+
+
+def test_every_value_of_every_option_is_baked():
+    for key, values in OPTIONS.items():
+        assert {variant[key] for variant in VARIANTS} == set(values)
+    choices = json.loads((TEMPLATE / "cookiecutter.json").read_text())
+    for key, values in OPTIONS.items():
+        assert sorted(choices[key]) == sorted(values), f"OPTIONS[{key!r}] is out of date"
+
+
+@pytest.mark.parametrize("variant", VARIANTS, ids=VARIANT_IDS)
+def test_exact_file_set(baked, variant):
+    project = baked["-".join(variant.values())]
+    assert tracked_files(project) == expected_files(variant, "my_ml_project")
+
+
+@pytest.mark.parametrize("variant", VARIANTS, ids=VARIANT_IDS)
+def test_no_template_syntax_survives(baked, variant):
+    project = baked["-".join(variant.values())]
+    for path in project.rglob("*"):
+        if not path.is_file() or ".git" in path.relative_to(project).parts[:1]:
+            continue
+        text = path.read_text(encoding="utf-8").replace("${{", "")
+        for marker in ("{{", "{%", "{#"):
+            assert marker not in text, f"{path.relative_to(project)} still holds {marker!r}"
+
+
+@pytest.mark.parametrize("variant", VARIANTS, ids=VARIANT_IDS)
+def test_config_files_parse_and_carry_the_answers(baked, variant):
+    project = baked["-".join(variant.values())]
+    for path in itertools.chain(project.rglob("*.toml"), project.glob("uv.lock")):
+        tomllib.loads(path.read_text(encoding="utf-8"))
+    for path in itertools.chain(project.rglob("*.yaml"), project.rglob("*.yml")):
+        if ".git" not in path.relative_to(project).parts[:1]:
+            yaml.safe_load(path.read_text(encoding="utf-8"))
+
+    pyproject = tomllib.loads((project / "pyproject.toml").read_text(encoding="utf-8"))
+    assert pyproject["project"]["name"] == "my-ml-project"
+    assert pyproject["project"]["requires-python"] == ">=3.11"
+    assert pyproject["project"]["scripts"] == {"my-ml-project": "my_ml_project.cli:main"}
+    assert ("license" in pyproject["project"]) == (variant["license"] != "none")
+    if variant["license"] != "none":
+        assert pyproject["project"]["license"] == variant["license"]
+    assert (project / ".python-version").read_text().strip() == variant["python_version"]
+
+    params = yaml.safe_load((project / "params.yaml").read_text(encoding="utf-8"))
+    assert params["task"] == variant["task"]
+    expected_source = {"classification": "sklearn:breast_cancer", "regression": "sklearn:diabetes"}
+    assert params["data"]["source"] == expected_source[variant["task"]]
+    assert params["model"]["type"] in params["model"]["hyperparameters"]
+
+    dvc = yaml.safe_load((project / "dvc.yaml").read_text(encoding="utf-8"))
+    assert list(dvc["stages"]) == ["ingest", "split", "train", "evaluate"]
+    for stage in dvc["stages"].values():
+        assert any(dep.startswith("src/my_ml_project/stages/") for dep in stage["deps"])
+
+    lock = tomllib.loads((project / "uv.lock").read_text(encoding="utf-8"))
+    editable = [p for p in lock["package"] if p.get("source") == {"editable": "."}]
+    assert [p["name"] for p in editable] == ["my-ml-project"]
+    mlflow = [p for p in lock["package"] if p["name"] == "mlflow"]
+    assert len(mlflow) == 1 and "mlflow==" in str(pyproject["project"]["dependencies"])
+
+
+@pytest.mark.parametrize("variant", VARIANTS, ids=VARIANT_IDS)
+def test_project_is_a_clean_git_repository_on_main(baked, variant):
+    project = baked["-".join(variant.values())]
+
+    def git(*args: str) -> str:
+        return subprocess.run(["git", *args], cwd=project, check=True, capture_output=True,
+                              text=True).stdout.strip()
+
+    assert git("branch", "--show-current") == "main"
+    assert git("status", "--porcelain") == ""
+    assert git("rev-list", "--count", "HEAD") == "1"
+    assert git("log", "-1", "--format=%an <%ae>") == "Your Name <you@example.com>"
+    config = (project / ".dvc" / "config").read_text()
+    assert "analytics = false" in config
+
+
+def test_license_text_matches_the_choice(tmp_path):
+    markers = {"MIT": "MIT License", "Apache-2.0": "Apache License",
+               "BSD-3-Clause": "BSD 3-Clause License"}
+    for license_id, marker in markers.items():
+        project = bake(tmp_path / license_id, license=license_id, author_name="Ada Lovelace")
+        text = (project / "LICENSE").read_text(encoding="utf-8")
+        assert text.startswith(marker) or text.lstrip().startswith(marker)
+        assert "Ada Lovelace" in text
+        assert all(other not in text for other in markers.values() if other != marker)
+
+
+HOSTILE = {
+    "project_name": "Zoë's \"Quoted\" Model",
+    "project_slug": "zoes-model",
+    "package_name": "zoes_model",
+    "description": 'Predicts "churn" \\ O\'Brien\'s ünïcödé data; {braces} & <tags> \\n',
+    "author_name": "Zoë O'Brien \"ZB\" \\ Jr.",
+    "author_email": "zoe.o'brien@example.com",
+}
+
+
+def test_hostile_answers_still_give_valid_files(tmp_path):
+    project = bake(tmp_path, **HOSTILE)
+    pyproject = tomllib.loads((project / "pyproject.toml").read_text(encoding="utf-8"))
+    assert pyproject["project"]["description"] == HOSTILE["description"]
+    assert pyproject["project"]["authors"] == [
+        {"name": HOSTILE["author_name"], "email": HOSTILE["author_email"]}
+    ]
+    assert pyproject["project"]["name"] == "zoes-model"
+    readme = (project / "README.md").read_text(encoding="utf-8")
+    assert readme.startswith(f"# {HOSTILE['project_name']}")
+    for path in (project / "src" / "zoes_model").rglob("*.py"):
+        compile(path.read_text(encoding="utf-8"), str(path), "exec")
+    assert "Zoë O'Brien" in (project / "LICENSE").read_text(encoding="utf-8")
+
+
+def test_slug_and_package_are_derived_from_the_name(tmp_path):
+    project = bake(tmp_path, project_name="Credit Risk: Scoring v2")
+    assert project.name == "credit-risk-scoring-v2"
+    assert (project / "src" / "credit_risk_scoring_v2" / "cli.py").is_file()
+    lock = tomllib.loads((project / "uv.lock").read_text(encoding="utf-8"))
+    assert "credit-risk-scoring-v2" in {p["name"] for p in lock["package"]}
+
+
+def test_underscored_slug_gives_a_normalised_distribution_name(tmp_path):
+    project = bake(tmp_path, project_slug="fraud_model")
+    pyproject = tomllib.loads((project / "pyproject.toml").read_text(encoding="utf-8"))
+    assert pyproject["project"]["name"] == "fraud-model"
+    assert (project / "src" / "fraud_model").is_dir()

@@ -1,0 +1,206 @@
+"""Typed, validated access to params.yaml.
+
+Every stage calls `load_params()` once and passes the result down, so a bad
+value fails before any work starts, with the key and the fix in the message.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .errors import ParamsError
+
+DEFAULT_PARAMS_FILE = "params.yaml"
+TASKS = ("classification", "regression")
+MODEL_TYPES = {
+    "classification": ("logistic_regression", "random_forest", "gradient_boosting"),
+    "regression": ("ridge", "random_forest", "gradient_boosting"),
+}
+PATH_KEYS = ("raw", "features", "train", "test", "model", "train_run", "metrics", "plots")
+
+
+@dataclass(frozen=True)
+class DataParams:
+    source: str
+    target: str
+    numeric_features: tuple[str, ...] | None
+    categorical_features: tuple[str, ...] | None
+
+
+@dataclass(frozen=True)
+class SplitParams:
+    test_size: float
+    seed: int
+    stratify: bool
+
+
+@dataclass(frozen=True)
+class ModelParams:
+    type: str
+    hyperparameters: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class MlflowParams:
+    experiment: str
+    tracking_uri: str
+
+
+@dataclass(frozen=True)
+class Paths:
+    raw: Path
+    features: Path
+    train: Path
+    test: Path
+    model: Path
+    train_run: Path
+    metrics: Path
+    plots: Path
+
+
+@dataclass(frozen=True)
+class Params:
+    root: Path
+    task: str
+    data: DataParams
+    split: SplitParams
+    model: ModelParams
+    mlflow: MlflowParams
+    paths: Paths
+    raw: dict[str, Any] = field(repr=False, compare=False)
+
+
+class _Reader:
+    """Reads keys from one parsed params file and names the file and key on failure."""
+
+    def __init__(self, source: Path, document: dict[str, Any]):
+        self.source = source
+        self.document = document
+
+    def fail(self, key: str, problem: str, fix: str) -> ParamsError:
+        return ParamsError(f"{self.source}: `{key}` {problem}; {fix}.")
+
+    def get(self, key: str) -> Any:
+        node: Any = self.document
+        walked = []
+        for part in key.split("."):
+            walked.append(part)
+            if not isinstance(node, dict) or part not in node:
+                raise self.fail(".".join(walked), "is missing", "add it (see the README)")
+            node = node[part]
+        return node
+
+    def text(self, key: str) -> str:
+        value = self.get(key)
+        if not isinstance(value, str) or not value.strip():
+            raise self.fail(key, f"must be a non-empty string, got {value!r}", "set a value")
+        return value
+
+    def choice(self, key: str, allowed: tuple[str, ...]) -> str:
+        value = self.get(key)
+        if value not in allowed:
+            raise self.fail(key, f"is {value!r}, which is not known", f"use one of {', '.join(allowed)}")
+        return value
+
+    def number(self, key: str, low: float, high: float) -> float:
+        value = self.get(key)
+        if isinstance(value, bool) or not isinstance(value, int | float) or not low < value < high:
+            raise self.fail(key, f"must be a number between {low} and {high}, got {value!r}", "fix the value")
+        return float(value)
+
+    def integer(self, key: str) -> int:
+        value = self.get(key)
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise self.fail(key, f"must be a non-negative integer, got {value!r}", "fix the value")
+        return value
+
+    def boolean(self, key: str) -> bool:
+        value = self.get(key)
+        if not isinstance(value, bool):
+            raise self.fail(key, f"must be true or false, got {value!r}", "fix the value")
+        return value
+
+    def names(self, key: str) -> tuple[str, ...] | None:
+        value = self.get(key)
+        if value is None:
+            return None
+        if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
+            raise self.fail(key, f"must be a list of column names or null, got {value!r}", "fix the value")
+        return tuple(value)
+
+
+def load_params(path: str | Path = DEFAULT_PARAMS_FILE) -> Params:
+    """Parse and validate params.yaml; paths in it are taken relative to its folder."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ParamsError(
+            f"{path}: file not found; run the command from the project root "
+            "(where params.yaml is) or pass --params PATH"
+        ) from None
+    try:
+        document = yaml.safe_load(text)
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        raise ParamsError(f"{path}: not valid YAML{where}; fix the syntax ({error})") from None
+    if not isinstance(document, dict):
+        raise ParamsError(f"{path}: expected a mapping of keys at the top level; see the README")
+
+    read = _Reader(path, document)
+    task = read.choice("task", TASKS)
+
+    model_type = read.choice("model.type", MODEL_TYPES[task])
+    all_hyperparameters = read.get("model.hyperparameters")
+    if not isinstance(all_hyperparameters, dict):
+        raise read.fail("model.hyperparameters", "must be a mapping per model type", "fix the value")
+    hyperparameters = all_hyperparameters.get(model_type) or {}
+    if not isinstance(hyperparameters, dict):
+        raise read.fail(
+            f"model.hyperparameters.{model_type}", f"must be a mapping, got {hyperparameters!r}",
+            "write `name: value` pairs",
+        )
+
+    data = DataParams(
+        source=read.text("data.source"),
+        target=read.text("data.target"),
+        numeric_features=read.names("data.numeric_features"),
+        categorical_features=read.names("data.categorical_features"),
+    )
+    if (data.numeric_features is None) != (data.categorical_features is None):
+        raise read.fail(
+            "data.numeric_features",
+            "is set while data.categorical_features is not (or the reverse)",
+            "give both lists (one may be []) or set both to null to infer them",
+        )
+    overlap = set(data.numeric_features or ()) & set(data.categorical_features or ())
+    if overlap:
+        raise read.fail("data.categorical_features", f"repeats numeric features {sorted(overlap)}",
+                        "list each column once")
+    if data.target in (data.numeric_features or ()) + (data.categorical_features or ()):
+        raise read.fail("data.target", f"{data.target!r} is also listed as a feature",
+                        "remove it from the feature lists")
+
+    root = path.resolve().parent
+    return Params(
+        root=root,
+        task=task,
+        data=data,
+        split=SplitParams(
+            test_size=read.number("split.test_size", 0.0, 1.0),
+            seed=read.integer("split.seed"),
+            stratify=read.boolean("split.stratify"),
+        ),
+        model=ModelParams(type=model_type, hyperparameters=dict(hyperparameters)),
+        mlflow=MlflowParams(
+            experiment=read.text("mlflow.experiment"),
+            tracking_uri=read.text("mlflow.tracking_uri"),
+        ),
+        paths=Paths(**{key: root / read.text(f"paths.{key}") for key in PATH_KEYS}),
+        raw=document,
+    )

@@ -1,0 +1,86 @@
+"""MLflow plumbing: where runs go, and what ties a run to its code and data.
+
+Only the stages that record runs import this module, because importing mlflow
+costs over a second.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import subprocess
+from pathlib import Path
+
+import mlflow
+
+from .errors import ProjectError
+from .params import Params
+
+TRACKING_ENV = "MLFLOW_TRACKING_URI"
+
+
+# MLflow logs environment guesses at INFO/WARNING on every save (a venv without
+# pip, a detected uv project); the requirements are passed explicitly, so they are noise.
+for _noisy in ("mlflow.utils.environment", "mlflow.utils.uv_utils", "mlflow.store.db.utils"):
+    logging.getLogger(_noisy).setLevel(logging.ERROR)
+
+
+class TrackingError(ProjectError):
+    """The MLflow store is unreachable or lacks what the pipeline recorded."""
+
+
+def tracking_uri(params: Params) -> str:
+    """MLFLOW_TRACKING_URI if set, else params.yaml's; a relative SQLite path is made absolute."""
+    uri = os.environ.get(TRACKING_ENV) or params.mlflow.tracking_uri
+    prefix = "sqlite:///"
+    if uri.startswith(prefix) and not uri.startswith(prefix + "/"):
+        uri = prefix + str(params.root / uri.removeprefix(prefix))
+    return uri
+
+
+def is_local_store(uri: str) -> bool:
+    return uri.startswith("sqlite:")
+
+
+def use_experiment(params: Params) -> str:
+    """Point mlflow at the store and experiment; a local store keeps artifacts in the project."""
+    uri = tracking_uri(params)
+    mlflow.set_tracking_uri(uri)
+    try:
+        experiment = mlflow.get_experiment_by_name(params.mlflow.experiment)
+        if experiment is None:
+            location = (params.root / "mlartifacts").as_uri() if is_local_store(uri) else None
+            experiment_id = mlflow.create_experiment(params.mlflow.experiment, artifact_location=location)
+        else:
+            experiment_id = experiment.experiment_id
+    except mlflow.exceptions.MlflowException as error:
+        raise TrackingError(
+            f"MLflow store {redact(uri)} is not usable ({error.message}); check "
+            f"{TRACKING_ENV} or params.yaml `mlflow.tracking_uri`"
+        ) from None
+    mlflow.set_experiment(experiment_id=experiment_id)
+    return experiment_id
+
+
+def redact(uri: str) -> str:
+    """The URI without credentials, for messages and tags."""
+    if "@" in uri and "://" in uri:
+        scheme, rest = uri.split("://", 1)
+        return f"{scheme}://***@{rest.rsplit('@', 1)[1]}"
+    return uri
+
+
+def git_revision(root: Path) -> dict[str, str]:
+    """The commit the run was made from, and whether uncommitted changes were present."""
+    def git(*args: str) -> str | None:
+        try:
+            result = subprocess.run(["git", *args], cwd=root, capture_output=True, text=True, check=True)
+        except (OSError, subprocess.CalledProcessError):
+            return None
+        return result.stdout.strip()
+
+    commit = git("rev-parse", "HEAD")
+    if commit is None:
+        return {"git_commit": "none"}
+    status = git("status", "--porcelain", "--untracked-files=no")
+    return {"git_commit": commit, "git_dirty": str(bool(status)).lower()}

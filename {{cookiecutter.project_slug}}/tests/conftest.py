@@ -1,0 +1,81 @@
+"""Fixtures that run the pipeline code against scratch copies of params.yaml."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+
+os.environ.setdefault("DVC_NO_ANALYTICS", "1")
+os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+
+
+def merge(base: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in overrides.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+@pytest.fixture
+def write_params(tmp_path, monkeypatch):
+    """Write the project's params.yaml, with layers of overrides, into a scratch project."""
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'mlflow.db'}")
+    base = yaml.safe_load((PROJECT_ROOT / "params.yaml").read_text(encoding="utf-8"))
+
+    def write(*layers: dict[str, Any], **overrides: Any) -> Path:
+        document = base
+        for layer in (*layers, overrides):
+            document = merge(document, layer)
+        path = tmp_path / "params.yaml"
+        path.write_text(yaml.safe_dump(document), encoding="utf-8")
+        return path
+
+    return write
+
+
+REGRESSION = {
+    "task": "regression",
+    "data": {"source": "sklearn:diabetes"},
+    "split": {"stratify": False},
+    "model": {"type": "ridge", "hyperparameters": {"ridge": {"alpha": 1.0}}},
+}
+CLASSIFICATION = {
+    "task": "classification",
+    "data": {"source": "sklearn:breast_cancer"},
+    "split": {"stratify": True},
+    "model": {"type": "logistic_regression",
+              "hyperparameters": {"logistic_regression": {"C": 1.0, "max_iter": 1000}}},
+}
+TASKS = {"classification": CLASSIFICATION, "regression": REGRESSION}
+
+
+@pytest.fixture
+def mixed_csv(tmp_path) -> Path:
+    """A data set the template does not ship: numbers, categories and missing values."""
+    rng = np.random.default_rng(7)
+    rows = 300
+    frame = pd.DataFrame({
+        "age": rng.integers(18, 80, rows).astype(float),
+        "income": rng.normal(50_000, 12_000, rows).round(2),
+        "plan": rng.choice(["basic", "plus", "premium"], rows),
+        "region": rng.choice(["north", "south", "east", "west"], rows),
+    })
+    frame["churned"] = ((frame["plan"] == "basic") & (frame["age"] < 40)).astype(int)
+    frame["spend"] = frame["income"] * 0.01 + rng.normal(0, 20, rows)
+    frame.loc[rng.choice(rows, 25, replace=False), "income"] = np.nan
+    frame.loc[rng.choice(rows, 25, replace=False), "plan"] = None
+    path = tmp_path / "data" / "input" / "customers.csv"
+    path.parent.mkdir(parents=True)
+    frame.to_csv(path, index=False)
+    return path

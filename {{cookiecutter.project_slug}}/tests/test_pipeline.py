@@ -1,0 +1,75 @@
+"""The stages chained in process, as `dvc repro` chains them: train, evaluate, determinism."""
+
+import json
+
+import mlflow
+import mlflow.sklearn
+import pandas as pd
+import pytest
+
+from {{ cookiecutter.package_name }}.errors import ParamsError
+from {{ cookiecutter.package_name }}.metrics import CLASSIFICATION_METRICS, REGRESSION_METRICS
+from {{ cookiecutter.package_name }}.params import load_params
+from {{ cookiecutter.package_name }}.stages import evaluate, ingest, split, train
+
+from .conftest import TASKS
+
+EXPECTED_METRICS = {"classification": CLASSIFICATION_METRICS, "regression": REGRESSION_METRICS}
+
+
+def run_pipeline(params):
+    for stage in (ingest, split, train, evaluate):
+        stage.run(params)
+    return json.loads(params.paths.metrics.read_text())
+
+
+def predictions(params):
+    model = mlflow.sklearn.load_model(str(params.paths.model))
+    test = pd.read_parquet(params.paths.test)
+    return model.predict(test.drop(columns="target"))
+
+
+@pytest.mark.parametrize("task", sorted(TASKS))
+def test_pipeline_writes_metrics_and_records_the_run(write_params, task):
+    params = load_params(write_params(TASKS[task]))
+    scores = run_pipeline(params)
+    assert set(scores) == set(EXPECTED_METRICS[task])
+    if task == "classification":
+        assert scores["accuracy"] > 0.9 and scores["roc_auc"] > 0.95
+    else:
+        assert scores["r2"] > 0.3 and scores["rmse"] > 0
+
+    run_id = json.loads(params.paths.train_run.read_text())["run_id"]
+    run = mlflow.get_run(run_id)
+    assert run.data.params["model_type"] == params.model.type
+    assert run.data.metrics["test_" + EXPECTED_METRICS[task][0]] == scores[EXPECTED_METRICS[task][0]]
+    assert len(run.data.tags["data_md5"]) == 32
+    assert (params.paths.model / "MLmodel").is_file()
+
+
+def test_training_is_deterministic(write_params):
+    params = load_params(write_params(TASKS["classification"], model={"type": "random_forest"}))
+    run_pipeline(params)
+    first = predictions(params)
+    train.run(params)
+    assert (predictions(params) == first).all()
+
+
+def test_own_data_with_categories_and_gaps_runs_through(write_params, mixed_csv):
+    params = load_params(write_params(
+        TASKS["classification"],
+        data={"source": "data/input/customers.csv", "target": "churned"},
+    ))
+    scores = run_pipeline(params)
+    assert scores["accuracy"] > 0.8
+
+
+def test_unknown_hyperparameter_is_named(write_params):
+    params = load_params(write_params(
+        TASKS["regression"], model={"hyperparameters": {"ridge": {"alphas": 2}}}
+    ))
+    ingest.run(params)
+    split.run(params)
+    with pytest.raises(ParamsError, match="alphas is not a parameter of Ridge"):
+        train.run(params)
+    assert not params.paths.model.exists()
