@@ -19,7 +19,7 @@ $(BIN)/.installed: requirements-dev.txt
 
 install: $(BIN)/.installed  ## create .venv with the template's dev tools
 
-test: install  ## the whole suite, slow bake-and-run tests included (what CI runs)
+test: lint  ## lint, then the whole suite, slow bake-and-run tests included (what CI runs)
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m pytest -m "" $(PYTEST_ARGS)
 
 test-fast: install  ## the quick tests only: bake, answers, files (no installs of baked projects)

@@ -42,9 +42,15 @@ def init_git(root: Path, answers: dict) -> None:
         git("init", "--initial-branch=main")
         git("add", "--all")
         git(
-            "-c", f"user.name={answers['author_name']}",
-            "-c", f"user.email={answers['author_email']}",
-            "commit", "--quiet", "--no-verify", "-m", "Initial commit from the MLOps template",
+            "-c",
+            f"user.name={answers['author_name']}",
+            "-c",
+            f"user.email={answers['author_email']}",
+            "commit",
+            "--quiet",
+            "--no-verify",
+            "-m",
+            "Initial commit from the MLOps template",
         )
     except subprocess.CalledProcessError as error:
         print(f"git {' '.join(error.cmd[1:2])} failed: {error.stderr.strip()}", file=sys.stderr)

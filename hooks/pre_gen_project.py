@@ -98,8 +98,10 @@ def main() -> int:
     answers = json.loads(r"""{{ cookiecutter | tojson }}""")
     errors = validate(answers)
     if errors:
-        print("The project was not generated; fix these answers and run cookiecutter again:",
-              file=sys.stderr)
+        print(
+            "The project was not generated; fix these answers and run cookiecutter again:",
+            file=sys.stderr,
+        )
         for error in errors:
             print(f"  - {error}", file=sys.stderr)
         return 1

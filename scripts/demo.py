@@ -19,8 +19,11 @@ from pathlib import Path
 from cookiecutter.main import cookiecutter
 
 TEMPLATE = Path(__file__).resolve().parents[1]
-QUIET_ENV = {"DVC_NO_ANALYTICS": "1", "MLFLOW_DISABLE_TELEMETRY": "true",
-             "UV_PYTHON_DOWNLOADS": "never"}
+QUIET_ENV = {
+    "DVC_NO_ANALYTICS": "1",
+    "MLFLOW_DISABLE_TELEMETRY": "true",
+    "UV_PYTHON_DOWNLOADS": "never",
+}
 
 
 def step(message: str) -> None:
@@ -30,8 +33,12 @@ def step(message: str) -> None:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--task", choices=["classification", "regression"], default=None)
-    parser.add_argument("--into", type=Path, default=TEMPLATE / "demo",
-                        help="folder to bake into; emptied first (default: %(default)s)")
+    parser.add_argument(
+        "--into",
+        type=Path,
+        default=TEMPLATE / "demo",
+        help="folder to bake into; emptied first (default: %(default)s)",
+    )
     args = parser.parse_args()
     uv = shutil.which("uv")
     if uv is None:
@@ -43,8 +50,9 @@ def main() -> int:
     args.into.mkdir(parents=True)
     step(f"baking the template with its default answers into {args.into}")
     answers = {"task": args.task} if args.task else {}
-    project = Path(cookiecutter(str(TEMPLATE), no_input=True, output_dir=str(args.into),
-                                extra_context=answers))
+    project = Path(
+        cookiecutter(str(TEMPLATE), no_input=True, output_dir=str(args.into), extra_context=answers)
+    )
     env = {**os.environ, **QUIET_ENV}
     env.pop("MLFLOW_TRACKING_URI", None)
     env.pop("VIRTUAL_ENV", None)

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import re
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -28,8 +27,14 @@ def main() -> int:
     parser.add_argument("--upgrade", action="store_true", help="also upgrade every locked package")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as scratch:
-        project = Path(cookiecutter(str(TEMPLATE), no_input=True, output_dir=scratch,
-                                    extra_context={"project_name": "relock probe"}))
+        project = Path(
+            cookiecutter(
+                str(TEMPLATE),
+                no_input=True,
+                output_dir=scratch,
+                extra_context={"project_name": "relock probe"},
+            )
+        )
         (project / "uv.lock").unlink(missing_ok=True)
         command = ["uv", "lock", *(["--upgrade"] if args.upgrade else [])]
         subprocess.run(command, cwd=project, check=True)

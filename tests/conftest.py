@@ -27,18 +27,35 @@ os.environ.update(QUIET_ENV)
 
 def bake(output_dir: Path, **answers: str) -> Path:
     """Bake the template without prompts; return the project directory."""
-    return Path(cookiecutter(str(TEMPLATE), no_input=True, output_dir=str(output_dir),
-                             extra_context=answers))
+    return Path(
+        cookiecutter(
+            str(TEMPLATE), no_input=True, output_dir=str(output_dir), extra_context=answers
+        )
+    )
 
 
-def run(command: Sequence[str | os.PathLike], cwd: Path, env: dict[str, str] | None = None,
-        check: bool = True, timeout: float = 900) -> subprocess.CompletedProcess[str]:
+def run(
+    command: Sequence[str | os.PathLike],
+    cwd: Path,
+    env: dict[str, str] | None = None,
+    check: bool = True,
+    timeout: float = 900,
+) -> subprocess.CompletedProcess[str]:
     """Run a command, and on an unexpected exit code fail with its output in the message."""
-    result = subprocess.run([str(part) for part in command], cwd=cwd, env=env, text=True,
-                            capture_output=True, timeout=timeout, check=False)
+    result = subprocess.run(
+        [str(part) for part in command],
+        cwd=cwd,
+        env=env,
+        text=True,
+        capture_output=True,
+        timeout=timeout,
+        check=False,
+    )
     if check and result.returncode != 0:
-        pytest.fail(f"{' '.join(map(str, command))} exited {result.returncode} in {cwd}\n"
-                    f"--- stdout\n{result.stdout[-6000:]}\n--- stderr\n{result.stderr[-6000:]}")
+        pytest.fail(
+            f"{' '.join(map(str, command))} exited {result.returncode} in {cwd}\n"
+            f"--- stdout\n{result.stdout[-6000:]}\n--- stderr\n{result.stderr[-6000:]}"
+        )
     return result
 
 
@@ -63,8 +80,14 @@ class ProjectEnv:
     def install(self, project: Path) -> None:
         run([uv_executable(), "sync", "--locked"], cwd=project, env=self.env)
 
-    def run(self, command: Sequence[str | os.PathLike], cwd: Path, check: bool = True,
-            timeout: float = 900, **extra_env: str) -> subprocess.CompletedProcess[str]:
+    def run(
+        self,
+        command: Sequence[str | os.PathLike],
+        cwd: Path,
+        check: bool = True,
+        timeout: float = 900,
+        **extra_env: str,
+    ) -> subprocess.CompletedProcess[str]:
         return run(command, cwd=cwd, env={**self.env, **extra_env}, check=check, timeout=timeout)
 
 

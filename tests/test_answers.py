@@ -64,8 +64,9 @@ def test_bad_answer_stops_the_bake_and_leaves_nothing(tmp_path, capfd, answers, 
 
 
 def test_every_bad_answer_is_reported_at_once():
-    errors = pre_gen.validate({**GOOD, "package_name": "class", "author_email": "nope",
-                               "task": "clustering"})
+    errors = pre_gen.validate(
+        {**GOOD, "package_name": "class", "author_email": "nope", "task": "clustering"}
+    )
     assert len(errors) == 3
 
 
@@ -93,9 +94,19 @@ def test_hook_choices_match_cookiecutter_json():
 
 def test_unknown_choice_on_the_command_line_writes_nothing(tmp_path):
     result = subprocess.run(
-        [sys.executable, "-m", "cookiecutter", "--no-input", "--output-dir", str(tmp_path),
-         str(TEMPLATE), "task=clustering"],
-        capture_output=True, text=True, check=False,
+        [
+            sys.executable,
+            "-m",
+            "cookiecutter",
+            "--no-input",
+            "--output-dir",
+            str(tmp_path),
+            str(TEMPLATE),
+            "task=clustering",
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert result.returncode != 0
     assert "clustering" in result.stdout + result.stderr

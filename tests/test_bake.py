@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import shutil
 import subprocess
 import tomllib
 from pathlib import Path
@@ -58,6 +59,7 @@ COMMON_FILES = {
     "src/{pkg}/stages/train.py",
     "tests/__init__.py",
     "tests/conftest.py",
+    "tests/test_cli.py",
     "tests/test_ingest.py",
     "tests/test_metrics.py",
     "tests/test_params.py",
@@ -154,8 +156,9 @@ def test_project_is_a_clean_git_repository_on_main(baked, variant):
     project = baked["-".join(variant.values())]
 
     def git(*args: str) -> str:
-        return subprocess.run(["git", *args], cwd=project, check=True, capture_output=True,
-                              text=True).stdout.strip()
+        return subprocess.run(
+            ["git", *args], cwd=project, check=True, capture_output=True, text=True
+        ).stdout.strip()
 
     assert git("branch", "--show-current") == "main"
     assert git("status", "--porcelain") == ""
@@ -166,8 +169,11 @@ def test_project_is_a_clean_git_repository_on_main(baked, variant):
 
 
 def test_license_text_matches_the_choice(tmp_path):
-    markers = {"MIT": "MIT License", "Apache-2.0": "Apache License",
-               "BSD-3-Clause": "BSD 3-Clause License"}
+    markers = {
+        "MIT": "MIT License",
+        "Apache-2.0": "Apache License",
+        "BSD-3-Clause": "BSD 3-Clause License",
+    }
     for license_id, marker in markers.items():
         project = bake(tmp_path / license_id, license=license_id, author_name="Ada Lovelace")
         text = (project / "LICENSE").read_text(encoding="utf-8")
@@ -177,11 +183,11 @@ def test_license_text_matches_the_choice(tmp_path):
 
 
 HOSTILE = {
-    "project_name": "Zoë's \"Quoted\" Model",
+    "project_name": 'Zoë\'s "Quoted" Model',
     "project_slug": "zoes-model",
     "package_name": "zoes_model",
-    "description": 'Predicts "churn" \\ O\'Brien\'s ünïcödé data; {braces} & <tags> \\n',
-    "author_name": "Zoë O'Brien \"ZB\" \\ Jr.",
+    "description": "Predicts \"churn\" \\ O'Brien's ünïcödé data; {braces} & <tags> \\n",
+    "author_name": 'Zoë O\'Brien "ZB" \\ Jr.',
     "author_email": "zoe.o'brien@example.com",
 }
 
@@ -214,3 +220,17 @@ def test_underscored_slug_gives_a_normalised_distribution_name(tmp_path):
     pyproject = tomllib.loads((project / "pyproject.toml").read_text(encoding="utf-8"))
     assert pyproject["project"]["name"] == "fraud-model"
     assert (project / "src" / "fraud_model").is_dir()
+
+
+@pytest.mark.parametrize("variant", VARIANTS, ids=VARIANT_IDS)
+def test_baked_python_is_lint_clean_and_formatted(baked, variant):
+    """ruff with the project's own configuration, as its pre-commit hook runs it."""
+    project = baked["-".join(variant.values())]
+    ruff = shutil.which("ruff")
+    assert ruff, "ruff is not on PATH: run the tests with `make test`"
+    for command in (
+        [ruff, "check", "--no-cache", "."],
+        [ruff, "format", "--no-cache", "--check", "."],
+    ):
+        result = subprocess.run(command, cwd=project, capture_output=True, text=True, check=False)
+        assert result.returncode == 0, result.stdout + result.stderr

@@ -17,7 +17,9 @@ def test_a_stale_lock_is_detected(tmp_path):
     project = bake(tmp_path)
     pyproject = project / "pyproject.toml"
     pyproject.write_text(
-        pyproject.read_text(encoding="utf-8").replace('"scipy>=1.13",', '"scipy>=1.13",\n    "rich",'),
+        pyproject.read_text(encoding="utf-8").replace(
+            '"scipy>=1.13",', '"scipy>=1.13",\n    "rich",'
+        ),
         encoding="utf-8",
     )
     result = run([uv_executable(), "lock", "--check"], cwd=project, check=False)

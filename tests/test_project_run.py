@@ -12,8 +12,13 @@ import yaml
 pytestmark = pytest.mark.slow
 
 SANE_RANGES = {
-    "classification": {"accuracy": (0.9, 1.0), "precision": (0.9, 1.0), "recall": (0.9, 1.0),
-                       "f1": (0.9, 1.0), "roc_auc": (0.95, 1.0)},
+    "classification": {
+        "accuracy": (0.9, 1.0),
+        "precision": (0.9, 1.0),
+        "recall": (0.9, 1.0),
+        "f1": (0.9, 1.0),
+        "roc_auc": (0.95, 1.0),
+    },
     "regression": {"rmse": (30.0, 80.0), "mae": (25.0, 70.0), "r2": (0.3, 0.8)},
 }
 
@@ -53,8 +58,10 @@ def test_baked_project_tests_pipeline_and_tracking(installed_project, project_en
     for name, (low, high) in SANE_RANGES[task].items():
         assert low <= metrics[name] <= high and math.isfinite(metrics[name]), (name, metrics[name])
     plots = sorted(p.name for p in (project / "reports" / "plots").iterdir())
-    expected_plots = {"classification": ["confusion.json", "roc.json"],
-                      "regression": ["predictions.json", "residuals.json"]}
+    expected_plots = {
+        "classification": ["confusion.json", "roc.json"],
+        "regression": ["predictions.json", "residuals.json"],
+    }
     assert plots == expected_plots[task]
     shown = project_env.run(["dvc", "metrics", "show", "--json"], cwd=project)
     assert json.loads(shown.stdout)
@@ -65,8 +72,9 @@ def test_baked_project_tests_pipeline_and_tracking(installed_project, project_en
     assert "Data and pipelines are up to date." in second.stdout
     assert (project / "dvc.lock").read_text() == lock_before
 
-    store = json.loads(project_env.run(["python", "-c", INSPECT_STORE, "my-ml-project"],
-                                       cwd=project).stdout)
+    store = json.loads(
+        project_env.run(["python", "-c", INSPECT_STORE, "my-ml-project"], cwd=project).stdout
+    )
     assert len(store["runs"]) == 1, "the no-op repro must not record another run"
     run = store["runs"][0]
     params = yaml.safe_load((project / "params.yaml").read_text())
@@ -85,7 +93,8 @@ def test_baked_project_tests_pipeline_and_tracking(installed_project, project_en
     assert mlmodel["saved_input_example_info"]["artifact_path"] == "input_example.json"
     requirements = (project / "models" / "model" / "requirements.txt").read_text().split()
     assert all("==" in line for line in requirements) and any(
-        line.startswith("scikit-learn==") for line in requirements)
+        line.startswith("scikit-learn==") for line in requirements
+    )
 
 
 def test_bring_your_own_csv_with_categories_and_gaps(installed_project, project_env):
@@ -112,8 +121,11 @@ def test_bring_your_own_csv_with_categories_and_gaps(installed_project, project_
 
     project_env.run(["dvc", "repro"], cwd=project)
     features = json.loads((project / "data" / "features.json").read_text())
-    assert features == {"target": "churned", "numeric": ["tenure"],
-                        "categorical": ["plan", "region"]}
+    assert features == {
+        "target": "churned",
+        "numeric": ["tenure"],
+        "categorical": ["plan", "region"],
+    }
     metrics = json.loads((project / "metrics.json").read_text())
     assert metrics["accuracy"] > 0.85
 
@@ -131,14 +143,18 @@ def test_bad_params_stop_the_pipeline_with_a_clear_error(installed_project, proj
     assert failed.returncode != 0
     assert "`model.type` is 'svm', which is not known; use one of ridge" in failed.stderr
 
-    params_path.write_text(original.replace(
-        "numeric_features: null", "numeric_features: [age, ghost]").replace(
-        "categorical_features: null", "categorical_features: []"))
+    params_path.write_text(
+        original.replace("numeric_features: null", "numeric_features: [age, ghost]").replace(
+            "categorical_features: null", "categorical_features: []"
+        )
+    )
     failed = project_env.run(["dvc", "repro"], cwd=project, check=False)
     assert failed.returncode != 0
     assert "names columns that are not in the data: ghost" in failed.stderr
-    assert not (project / "models" / "model").exists() or \
-        (project / "models" / "model" / "MLmodel").read_text() == model_before
+    assert (
+        not (project / "models" / "model").exists()
+        or (project / "models" / "model" / "MLmodel").read_text() == model_before
+    )
     assert (project / "metrics.json").read_text() == metrics_before
 
     params_path.write_text("task: [regression\n")

@@ -54,8 +54,10 @@ CLASSIFICATION = {
     "task": "classification",
     "data": {"source": "sklearn:breast_cancer"},
     "split": {"stratify": True},
-    "model": {"type": "logistic_regression",
-              "hyperparameters": {"logistic_regression": {"C": 1.0, "max_iter": 1000}}},
+    "model": {
+        "type": "logistic_regression",
+        "hyperparameters": {"logistic_regression": {"C": 1.0, "max_iter": 1000}},
+    },
 }
 TASKS = {"classification": CLASSIFICATION, "regression": REGRESSION}
 
@@ -65,12 +67,14 @@ def mixed_csv(tmp_path) -> Path:
     """A data set the template does not ship: numbers, categories and missing values."""
     rng = np.random.default_rng(7)
     rows = 300
-    frame = pd.DataFrame({
-        "age": rng.integers(18, 80, rows).astype(float),
-        "income": rng.normal(50_000, 12_000, rows).round(2),
-        "plan": rng.choice(["basic", "plus", "premium"], rows),
-        "region": rng.choice(["north", "south", "east", "west"], rows),
-    })
+    frame = pd.DataFrame(
+        {
+            "age": rng.integers(18, 80, rows).astype(float),
+            "income": rng.normal(50_000, 12_000, rows).round(2),
+            "plan": rng.choice(["basic", "plus", "premium"], rows),
+            "region": rng.choice(["north", "south", "east", "west"], rows),
+        }
+    )
     frame["churned"] = ((frame["plan"] == "basic") & (frame["age"] < 40)).astype(int)
     frame["spend"] = frame["income"] * 0.01 + rng.normal(0, 20, rows)
     frame.loc[rng.choice(rows, 25, replace=False), "income"] = np.nan

@@ -23,7 +23,9 @@ def test_default_sources_load_with_numeric_features(write_params, task):
 
 
 def test_own_csv_infers_categorical_columns(write_params, mixed_csv):
-    params = load_params(write_params(data={"source": "data/input/customers.csv", "target": "churned"}))
+    params = load_params(
+        write_params(data={"source": "data/input/customers.csv", "target": "churned"})
+    )
     ingest.run(params)
     features = Features.load(params.paths.features)
     assert features.categorical == ("plan", "region")
@@ -32,10 +34,16 @@ def test_own_csv_infers_categorical_columns(write_params, mixed_csv):
 
 
 def test_explicit_feature_lists_are_kept(write_params, mixed_csv):
-    params = load_params(write_params(data={
-        "source": "data/input/customers.csv", "target": "churned",
-        "numeric_features": ["age"], "categorical_features": ["plan"],
-    }))
+    params = load_params(
+        write_params(
+            data={
+                "source": "data/input/customers.csv",
+                "target": "churned",
+                "numeric_features": ["age"],
+                "categorical_features": ["plan"],
+            }
+        )
+    )
     ingest.run(params)
     assert Features.load(params.paths.features).columns == ["age", "plan"]
 
@@ -51,8 +59,9 @@ def test_explicit_feature_lists_are_kept(write_params, mixed_csv):
     ],
 )
 def test_bad_sources_fail_clearly_and_write_nothing(write_params, mixed_csv, data, expected):
-    params = load_params(write_params(data={"source": "data/input/customers.csv",
-                                            "target": "churned", **data}))
+    params = load_params(
+        write_params(data={"source": "data/input/customers.csv", "target": "churned", **data})
+    )
     with pytest.raises(DataError, match=None) as caught:
         ingest.run(params)
     assert expected in str(caught.value)

@@ -46,5 +46,8 @@ def test_regression_metrics_match_hand_computed_values():
 
 def test_regression_plots_pair_actual_and_predicted():
     plots = regression_plots([3.0, 1.0], [2.5, 1.5])
-    assert plots["predictions.json"] == [{"actual": 3.0, "predicted": 2.5}, {"actual": 1.0, "predicted": 1.5}]
+    assert plots["predictions.json"] == [
+        {"actual": 3.0, "predicted": 2.5},
+        {"actual": 1.0, "predicted": 1.5},
+    ]
     assert plots["residuals.json"][1] == {"predicted": 1.5, "residual": -0.5}

@@ -37,7 +37,10 @@ def test_hyperparameters_of_the_chosen_model_only(write_params):
         ({"split": {"stratify": "yes"}}, "`split.stratify` must be true or false"),
         ({"data": {"target": ""}}, "`data.target` must be a non-empty string"),
         ({"data": {"numeric_features": ["a"]}}, "give both lists"),
-        ({"data": {"numeric_features": ["a"], "categorical_features": ["a"]}}, "list each column once"),
+        (
+            {"data": {"numeric_features": ["a"], "categorical_features": ["a"]}},
+            "list each column once",
+        ),
         ({"mlflow": None}, "`mlflow.experiment` is missing"),
     ],
 )

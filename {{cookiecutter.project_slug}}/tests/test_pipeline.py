@@ -42,7 +42,9 @@ def test_pipeline_writes_metrics_and_records_the_run(write_params, task):
     run_id = json.loads(params.paths.train_run.read_text())["run_id"]
     run = mlflow.get_run(run_id)
     assert run.data.params["model_type"] == params.model.type
-    assert run.data.metrics["test_" + EXPECTED_METRICS[task][0]] == scores[EXPECTED_METRICS[task][0]]
+    assert (
+        run.data.metrics["test_" + EXPECTED_METRICS[task][0]] == scores[EXPECTED_METRICS[task][0]]
+    )
     assert len(run.data.tags["data_md5"]) == 32
     assert (params.paths.model / "MLmodel").is_file()
 
@@ -56,18 +58,20 @@ def test_training_is_deterministic(write_params):
 
 
 def test_own_data_with_categories_and_gaps_runs_through(write_params, mixed_csv):
-    params = load_params(write_params(
-        TASKS["classification"],
-        data={"source": "data/input/customers.csv", "target": "churned"},
-    ))
+    params = load_params(
+        write_params(
+            TASKS["classification"],
+            data={"source": "data/input/customers.csv", "target": "churned"},
+        )
+    )
     scores = run_pipeline(params)
     assert scores["accuracy"] > 0.8
 
 
 def test_unknown_hyperparameter_is_named(write_params):
-    params = load_params(write_params(
-        TASKS["regression"], model={"hyperparameters": {"ridge": {"alphas": 2}}}
-    ))
+    params = load_params(
+        write_params(TASKS["regression"], model={"hyperparameters": {"ridge": {"alphas": 2}}})
+    )
     ingest.run(params)
     split.run(params)
     with pytest.raises(ParamsError, match="alphas is not a parameter of Ridge"):

@@ -1,8 +1,11 @@
 """The project's one command line: the pipeline stages and the tools around them.
 
 DVC calls the stage commands (see dvc.yaml); people and CI call the same
-commands. Stage modules are imported only when their command runs, so
-`--help` and light commands stay fast.
+commands. Each command lives in its own module, imported only when that command
+runs, so `--help` and light commands never pay for pandas, MLflow or GX.
+
+A command module defines `run(params, args) -> int | None` and may define
+`add_arguments(parser)`; register it in COMMANDS below.
 """
 
 from __future__ import annotations
@@ -15,34 +18,49 @@ from collections.abc import Sequence
 from .errors import ProjectError
 from .params import DEFAULT_PARAMS_FILE, load_params
 
-STAGES = {
-    "ingest": "load the data source and resolve the feature columns",
-    "split": "hold out a seeded test set",
-    "train": "fit the model, save it for DVC and record an MLflow run",
-    "evaluate": "score the model on the test set; write metrics.json and plots",
+# command -> (module relative to this package, one-line help)
+COMMANDS: dict[str, tuple[str, str]] = {
+    "ingest": ("stages.ingest", "load the data source and resolve the feature columns"),
+    "split": ("stages.split", "hold out a seeded test set"),
+    "train": ("stages.train", "fit the model, save it for DVC and record an MLflow run"),
+    "evaluate": (
+        "stages.evaluate",
+        "score the model on the test set; write metrics.json and plots",
+    ),
 }
 
 
-def build_parser() -> argparse.ArgumentParser:
+def _module(name: str):
+    return importlib.import_module(f".{COMMANDS[name][0]}", __package__)
+
+
+def build_parser(argv: Sequence[str]) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         description="Pipeline stages and tools of this project. "
         "Run the whole pipeline with `dvc repro`.",
     )
-    parser.add_argument("--params", default=DEFAULT_PARAMS_FILE,
-                        help="path to params.yaml (default: %(default)s)")
+    parser.add_argument(
+        "--params", default=DEFAULT_PARAMS_FILE, help="path to params.yaml (default: %(default)s)"
+    )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for name, summary in STAGES.items():
-        commands.add_parser(name, help=summary, description=summary)
+    chosen = next((arg for arg in argv if arg in COMMANDS), None)
+    for name, (_, summary) in COMMANDS.items():
+        sub = commands.add_parser(name, help=summary, description=summary)
+        # Only the chosen command's module is imported to describe its options.
+        if name == chosen:
+            add_arguments = getattr(_module(name), "add_arguments", None)
+            if add_arguments is not None:
+                add_arguments(sub)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    argv = list(sys.argv[1:] if argv is None else argv)
+    args = build_parser(argv).parse_args(argv)
     try:
         params = load_params(args.params)
-        stage = importlib.import_module(f".stages.{args.command}", __package__)
-        stage.run(params)
+        status = _module(args.command).run(params, args)
     except ProjectError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    return 0
+    return int(status or 0)

@@ -31,8 +31,13 @@ class Features:
         return [*self.numeric, *self.categorical]
 
     def save(self, path: Path) -> None:
-        write_json(path, {key: list(value) if isinstance(value, tuple) else value
-                          for key, value in asdict(self).items()})
+        write_json(
+            path,
+            {
+                key: list(value) if isinstance(value, tuple) else value
+                for key, value in asdict(self).items()
+            },
+        )
 
     @classmethod
     def load(cls, path: Path) -> Features:
@@ -57,8 +62,11 @@ def load_sklearn_dataset(name: str, target: str) -> pd.DataFrame:
             f"params.yaml `data.source`: unknown data set 'sklearn:{name}'; "
             f"use one of {', '.join(SKLEARN_PREFIX + n for n in SKLEARN_DATASETS)} or a file path"
         )
-    bunch = getattr(datasets, f"load_{name}")(as_frame=True, scaled=False) if name == "diabetes" \
+    bunch = (
+        getattr(datasets, f"load_{name}")(as_frame=True, scaled=False)
+        if name == "diabetes"
         else getattr(datasets, f"load_{name}")(as_frame=True)
+    )
     frame = bunch.frame.rename(columns=_snake_case)
     return frame.rename(columns={"target": target})
 
@@ -104,7 +112,8 @@ def resolve_features(frame: pd.DataFrame, params: DataParams) -> Features:
 
     candidates = [column for column in frame.columns if column != params.target]
     numeric = tuple(
-        str(c) for c in candidates
+        str(c)
+        for c in candidates
         if pd.api.types.is_numeric_dtype(frame[c]) and not pd.api.types.is_bool_dtype(frame[c])
     )
     categorical = tuple(str(c) for c in candidates if str(c) not in numeric)

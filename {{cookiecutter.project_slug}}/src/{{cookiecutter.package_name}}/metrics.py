@@ -24,23 +24,28 @@ def classification_metrics(y_true, y_pred, probabilities: np.ndarray, classes) -
     if binary:
         roc_auc = skm.roc_auc_score(y_true, probabilities[:, 1])
     else:
-        roc_auc = skm.roc_auc_score(y_true, probabilities, multi_class="ovr", average="macro",
-                                    labels=classes)
-    return _rounded({
-        "accuracy": skm.accuracy_score(y_true, y_pred),
-        "precision": skm.precision_score(y_true, y_pred, zero_division=0, **averaging),
-        "recall": skm.recall_score(y_true, y_pred, zero_division=0, **averaging),
-        "f1": skm.f1_score(y_true, y_pred, zero_division=0, **averaging),
-        "roc_auc": roc_auc,
-    })
+        roc_auc = skm.roc_auc_score(
+            y_true, probabilities, multi_class="ovr", average="macro", labels=classes
+        )
+    return _rounded(
+        {
+            "accuracy": skm.accuracy_score(y_true, y_pred),
+            "precision": skm.precision_score(y_true, y_pred, zero_division=0, **averaging),
+            "recall": skm.recall_score(y_true, y_pred, zero_division=0, **averaging),
+            "f1": skm.f1_score(y_true, y_pred, zero_division=0, **averaging),
+            "roc_auc": roc_auc,
+        }
+    )
 
 
 def regression_metrics(y_true, y_pred) -> dict[str, float]:
-    return _rounded({
-        "rmse": skm.root_mean_squared_error(y_true, y_pred),
-        "mae": skm.mean_absolute_error(y_true, y_pred),
-        "r2": skm.r2_score(y_true, y_pred),
-    })
+    return _rounded(
+        {
+            "rmse": skm.root_mean_squared_error(y_true, y_pred),
+            "mae": skm.mean_absolute_error(y_true, y_pred),
+            "r2": skm.r2_score(y_true, y_pred),
+        }
+    )
 
 
 def _label(value: Any) -> Any:
@@ -48,19 +53,28 @@ def _label(value: Any) -> Any:
 
 
 def classification_plots(y_true, y_pred, probabilities, classes) -> dict[str, list[dict]]:
-    """Per-row records for DVC's confusion template and a ROC curve (micro-averaged when multiclass)."""
-    confusion = [{"actual": str(_label(a)), "predicted": str(_label(p))} for a, p in zip(y_true, y_pred, strict=True)]
+    """Per-row records for DVC's confusion template; a ROC curve (micro-averaged if multiclass)."""
+    confusion = [
+        {"actual": str(_label(a)), "predicted": str(_label(p))}
+        for a, p in zip(y_true, y_pred, strict=True)
+    ]
     if len(classes) == 2:
         fpr, tpr, _ = skm.roc_curve(y_true, probabilities[:, 1], pos_label=classes[1])
     else:
         truth = label_binarize(y_true, classes=classes)
         fpr, tpr, _ = skm.roc_curve(truth.ravel(), probabilities.ravel())
-    roc = [{"fpr": round(float(f), DIGITS), "tpr": round(float(t), DIGITS)} for f, t in zip(fpr, tpr, strict=True)]
+    roc = [
+        {"fpr": round(float(f), DIGITS), "tpr": round(float(t), DIGITS)}
+        for f, t in zip(fpr, tpr, strict=True)
+    ]
     return {"confusion.json": confusion, "roc.json": roc}
 
 
 def regression_plots(y_true, y_pred) -> dict[str, list[dict]]:
-    pairs = [(round(float(a), DIGITS), round(float(p), DIGITS)) for a, p in zip(y_true, y_pred, strict=True)]
+    pairs = [
+        (round(float(a), DIGITS), round(float(p), DIGITS))
+        for a, p in zip(y_true, y_pred, strict=True)
+    ]
     return {
         "predictions.json": [{"actual": a, "predicted": p} for a, p in pairs],
         "residuals.json": [{"predicted": p, "residual": round(a - p, DIGITS)} for a, p in pairs],

@@ -53,12 +53,16 @@ def make_estimator(task: str, model_type: str, hyperparameters: dict[str, Any], 
 def build_pipeline(features: Features, estimator) -> Pipeline:
     transformers = []
     if features.numeric:
-        numeric = Pipeline([("impute", SimpleImputer(strategy="median")), ("scale", StandardScaler())])
+        numeric = Pipeline(
+            [("impute", SimpleImputer(strategy="median")), ("scale", StandardScaler())]
+        )
         transformers.append(("numeric", numeric, list(features.numeric)))
     if features.categorical:
-        categorical = Pipeline([
-            ("impute", SimpleImputer(strategy="most_frequent")),
-            ("one_hot", OneHotEncoder(handle_unknown="ignore", sparse_output=False)),
-        ])
+        categorical = Pipeline(
+            [
+                ("impute", SimpleImputer(strategy="most_frequent")),
+                ("one_hot", OneHotEncoder(handle_unknown="ignore", sparse_output=False)),
+            ]
+        )
         transformers.append(("categorical", categorical, list(features.categorical)))
     return Pipeline([("preprocess", ColumnTransformer(transformers)), ("estimator", estimator)])

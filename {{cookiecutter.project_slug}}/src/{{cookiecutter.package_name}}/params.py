@@ -103,13 +103,17 @@ class _Reader:
     def choice(self, key: str, allowed: tuple[str, ...]) -> str:
         value = self.get(key)
         if value not in allowed:
-            raise self.fail(key, f"is {value!r}, which is not known", f"use one of {', '.join(allowed)}")
+            raise self.fail(
+                key, f"is {value!r}, which is not known", f"use one of {', '.join(allowed)}"
+            )
         return value
 
     def number(self, key: str, low: float, high: float) -> float:
         value = self.get(key)
         if isinstance(value, bool) or not isinstance(value, int | float) or not low < value < high:
-            raise self.fail(key, f"must be a number between {low} and {high}, got {value!r}", "fix the value")
+            raise self.fail(
+                key, f"must be a number between {low} and {high}, got {value!r}", "fix the value"
+            )
         return float(value)
 
     def integer(self, key: str) -> int:
@@ -129,7 +133,9 @@ class _Reader:
         if value is None:
             return None
         if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
-            raise self.fail(key, f"must be a list of column names or null, got {value!r}", "fix the value")
+            raise self.fail(
+                key, f"must be a list of column names or null, got {value!r}", "fix the value"
+            )
         return tuple(value)
 
 
@@ -158,11 +164,14 @@ def load_params(path: str | Path = DEFAULT_PARAMS_FILE) -> Params:
     model_type = read.choice("model.type", MODEL_TYPES[task])
     all_hyperparameters = read.get("model.hyperparameters")
     if not isinstance(all_hyperparameters, dict):
-        raise read.fail("model.hyperparameters", "must be a mapping per model type", "fix the value")
+        raise read.fail(
+            "model.hyperparameters", "must be a mapping per model type", "fix the value"
+        )
     hyperparameters = all_hyperparameters.get(model_type) or {}
     if not isinstance(hyperparameters, dict):
         raise read.fail(
-            f"model.hyperparameters.{model_type}", f"must be a mapping, got {hyperparameters!r}",
+            f"model.hyperparameters.{model_type}",
+            f"must be a mapping, got {hyperparameters!r}",
             "write `name: value` pairs",
         )
 
@@ -180,11 +189,17 @@ def load_params(path: str | Path = DEFAULT_PARAMS_FILE) -> Params:
         )
     overlap = set(data.numeric_features or ()) & set(data.categorical_features or ())
     if overlap:
-        raise read.fail("data.categorical_features", f"repeats numeric features {sorted(overlap)}",
-                        "list each column once")
+        raise read.fail(
+            "data.categorical_features",
+            f"repeats numeric features {sorted(overlap)}",
+            "list each column once",
+        )
     if data.target in (data.numeric_features or ()) + (data.categorical_features or ()):
-        raise read.fail("data.target", f"{data.target!r} is also listed as a feature",
-                        "remove it from the feature lists")
+        raise read.fail(
+            "data.target",
+            f"{data.target!r} is also listed as a feature",
+            "remove it from the feature lists",
+        )
 
     root = path.resolve().parent
     return Params(

@@ -50,7 +50,9 @@ def use_experiment(params: Params) -> str:
         experiment = mlflow.get_experiment_by_name(params.mlflow.experiment)
         if experiment is None:
             location = (params.root / "mlartifacts").as_uri() if is_local_store(uri) else None
-            experiment_id = mlflow.create_experiment(params.mlflow.experiment, artifact_location=location)
+            experiment_id = mlflow.create_experiment(
+                params.mlflow.experiment, artifact_location=location
+            )
         else:
             experiment_id = experiment.experiment_id
     except mlflow.exceptions.MlflowException as error:
@@ -72,9 +74,12 @@ def redact(uri: str) -> str:
 
 def git_revision(root: Path) -> dict[str, str]:
     """The commit the run was made from, and whether uncommitted changes were present."""
+
     def git(*args: str) -> str | None:
         try:
-            result = subprocess.run(["git", *args], cwd=root, capture_output=True, text=True, check=True)
+            result = subprocess.run(
+                ["git", *args], cwd=root, capture_output=True, text=True, check=True
+            )
         except (OSError, subprocess.CalledProcessError):
             return None
         return result.stdout.strip()

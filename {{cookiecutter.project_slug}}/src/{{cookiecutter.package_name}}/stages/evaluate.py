@@ -9,11 +9,16 @@ from .. import tracking
 from ..data import Features, model_inputs, read_table
 from ..errors import DataError
 from ..files import atomic_path, read_json, write_json
-from ..metrics import classification_metrics, classification_plots, regression_metrics, regression_plots
+from ..metrics import (
+    classification_metrics,
+    classification_plots,
+    regression_metrics,
+    regression_plots,
+)
 from ..params import Params
 
 
-def run(params: Params) -> None:
+def run(params: Params, args: object = None) -> None:
     test = read_table(params.paths.test, "split")
     features = Features.load(params.paths.features)
     if not params.paths.model.is_dir():
@@ -49,4 +54,3 @@ def run(params: Params) -> None:
         ) from None
     summary = ", ".join(f"{name}={value:.4f}" for name, value in scores.items())
     print(f"evaluate: {summary} -> {params.paths.metrics.relative_to(params.root)}")
-

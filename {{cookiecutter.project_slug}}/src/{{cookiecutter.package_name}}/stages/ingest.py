@@ -7,7 +7,7 @@ from ..errors import DataError
 from ..params import Params
 
 
-def run(params: Params) -> None:
+def run(params: Params, args: object = None) -> None:
     frame = read_source(params.data.source, params.root, params.data.target)
     if frame.empty:
         raise DataError(f"data source {params.data.source!r} has no rows; check the file")

@@ -9,7 +9,7 @@ from ..errors import DataError
 from ..params import Params
 
 
-def run(params: Params) -> None:
+def run(params: Params, args: object = None) -> None:
     frame = read_table(params.paths.raw, "ingest")
     features = Features.load(params.paths.features)
     unlabeled = frame[features.target].isna()
@@ -27,10 +27,15 @@ def run(params: Params) -> None:
         stratify = frame[features.target]
     try:
         train, test = train_test_split(
-            frame, test_size=params.split.test_size, random_state=params.split.seed, stratify=stratify
+            frame,
+            test_size=params.split.test_size,
+            random_state=params.split.seed,
+            stratify=stratify,
         )
     except ValueError as error:
-        raise DataError(f"cannot split {len(frame)} rows: {error}; adjust split.test_size") from None
+        raise DataError(
+            f"cannot split {len(frame)} rows: {error}; adjust split.test_size"
+        ) from None
     write_table(train, params.paths.train)
     write_table(test, params.paths.test)
     print(f"split: {len(train)} train rows, {len(test)} test rows (seed {params.split.seed})")

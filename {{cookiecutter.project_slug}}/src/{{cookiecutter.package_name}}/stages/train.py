@@ -28,25 +28,34 @@ def pip_requirements() -> list[str]:
     return [f"{name}=={importlib.metadata.version(name)}" for name in RUNTIME_PACKAGES]
 
 
-def run(params: Params) -> None:
+def run(params: Params, args: object = None) -> None:
     train = read_table(params.paths.train, "split")
     features = Features.load(params.paths.features)
     inputs, target = model_inputs(train, features), train[features.target]
 
-    estimator = make_estimator(params.task, params.model.type, params.model.hyperparameters,
-                               params.split.seed)
+    estimator = make_estimator(
+        params.task, params.model.type, params.model.hyperparameters, params.split.seed
+    )
     pipeline = build_pipeline(features, estimator)
     try:
         pipeline.fit(inputs, target)
     except InvalidParameterError as error:
-        raise ParamsError(f"params.yaml `model.hyperparameters.{params.model.type}`: {error}") from None
+        raise ParamsError(
+            f"params.yaml `model.hyperparameters.{params.model.type}`: {error}"
+        ) from None
 
     example = inputs.head(5)
     signature = mlflow.models.infer_signature(example, pipeline.predict(example))
     requirements = pip_requirements()
     with atomic_path(params.paths.model) as staged:
-        mlflow.sklearn.save_model(pipeline, staged, signature=signature, input_example=example,
-                                  pip_requirements=requirements, skops_trusted_types=SKOPS_TRUSTED_TYPES)
+        mlflow.sklearn.save_model(
+            pipeline,
+            staged,
+            signature=signature,
+            input_example=example,
+            pip_requirements=requirements,
+            skops_trusted_types=SKOPS_TRUSTED_TYPES,
+        )
 
     tracking.use_experiment(params)
     tags = {
@@ -56,16 +65,28 @@ def run(params: Params) -> None:
         "task": params.task,
     }
     with mlflow.start_run(tags=tags) as run:
-        mlflow.log_params({"model_type": params.model.type, "seed": params.split.seed,
-                           "test_size": params.split.test_size, "n_train_rows": len(train),
-                           **{f"hp.{k}": v for k, v in params.model.hyperparameters.items()}})
-        mlflow.sklearn.log_model(pipeline, name="model", signature=signature, input_example=example,
-                                 pip_requirements=requirements, skops_trusted_types=SKOPS_TRUSTED_TYPES)
-    write_json(params.paths.train_run, {"run_id": run.info.run_id,
-                                        "experiment": params.mlflow.experiment})
+        mlflow.log_params(
+            {
+                "model_type": params.model.type,
+                "seed": params.split.seed,
+                "test_size": params.split.test_size,
+                "n_train_rows": len(train),
+                **{f"hp.{k}": v for k, v in params.model.hyperparameters.items()},
+            }
+        )
+        mlflow.sklearn.log_model(
+            pipeline,
+            name="model",
+            signature=signature,
+            input_example=example,
+            pip_requirements=requirements,
+            skops_trusted_types=SKOPS_TRUSTED_TYPES,
+        )
+    write_json(
+        params.paths.train_run, {"run_id": run.info.run_id, "experiment": params.mlflow.experiment}
+    )
     print(
         f"train: {params.model.type} on {len(train)} rows -> "
         f"{params.paths.model.relative_to(params.root)}; MLflow run {run.info.run_id} in "
         f"{tracking.redact(tracking.tracking_uri(params))}"
     )
-
