@@ -13,6 +13,7 @@ from typing import Any
 import yaml
 
 from .errors import ParamsError
+from .gate import DIRECTIONS, MetricRule
 
 DEFAULT_PARAMS_FILE = "params.yaml"
 TASKS = ("classification", "regression")
@@ -71,6 +72,7 @@ class Params:
     model: ModelParams
     mlflow: MlflowParams
     paths: Paths
+    gates: dict[str, MetricRule]
     raw: dict[str, Any] = field(repr=False, compare=False)
 
 
@@ -139,6 +141,41 @@ class _Reader:
         return tuple(value)
 
 
+def _gates(read: _Reader) -> dict[str, MetricRule]:
+    section = read.get("gates")
+    if not isinstance(section, dict):
+        raise read.fail("gates", "must map metric names to rules", "see the README")
+    rules = {}
+    for name, rule in section.items():
+        key = f"gates.{name}"
+        if not isinstance(rule, dict) or set(rule) - {
+            "direction",
+            "abs_tolerance",
+            "rel_tolerance",
+            "gate",
+        }:
+            raise read.fail(
+                key,
+                f"must be a mapping of direction, abs_tolerance, rel_tolerance "
+                f"and gate, got {rule!r}",
+                "fix the rule",
+            )
+        read.choice(f"{key}.direction", DIRECTIONS)
+        tolerances = {}
+        for tolerance in ("abs_tolerance", "rel_tolerance"):
+            value = rule.get(tolerance, 0) or 0
+            if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+                raise read.fail(
+                    f"{key}.{tolerance}", f"must be a number >= 0, got {value!r}", "fix the value"
+                )
+            tolerances[tolerance] = float(value)
+        gate = rule.get("gate", True)
+        if not isinstance(gate, bool):
+            raise read.fail(f"{key}.gate", f"must be true or false, got {gate!r}", "fix the value")
+        rules[name] = MetricRule(direction=rule["direction"], gate=gate, **tolerances)
+    return rules
+
+
 def load_params(path: str | Path = DEFAULT_PARAMS_FILE) -> Params:
     """Parse and validate params.yaml; paths in it are taken relative to its folder."""
     path = Path(path)
@@ -203,6 +240,7 @@ def load_params(path: str | Path = DEFAULT_PARAMS_FILE) -> Params:
 
     root = path.resolve().parent
     return Params(
+        gates=_gates(read),
         root=root,
         task=task,
         data=data,
