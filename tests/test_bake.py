@@ -129,7 +129,7 @@ def test_config_files_parse_and_carry_the_answers(baked, variant):
     pyproject = tomllib.loads((project / "pyproject.toml").read_text(encoding="utf-8"))
     assert pyproject["project"]["name"] == "my-ml-project"
     assert pyproject["project"]["requires-python"] == ">=3.11"
-    assert pyproject["project"]["scripts"] == {"my-ml-project": "my_ml_project.cli:main"}
+    assert pyproject["project"]["scripts"] == {"mlops": "my_ml_project.cli:main"}
     assert ("license" in pyproject["project"]) == (variant["license"] != "none")
     if variant["license"] != "none":
         assert pyproject["project"]["license"] == variant["license"]

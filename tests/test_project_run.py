@@ -158,6 +158,6 @@ def test_bad_params_stop_the_pipeline_with_a_clear_error(installed_project, proj
     assert (project / "metrics.json").read_text() == metrics_before
 
     params_path.write_text("task: [regression\n")
-    failed = project_env.run(["my-ml-project", "train"], cwd=project, check=False)
+    failed = project_env.run(["mlops", "train"], cwd=project, check=False)
     assert failed.returncode == 2
     assert "params.yaml: not valid YAML at line" in failed.stderr
