@@ -6,7 +6,7 @@ export DVC_NO_ANALYTICS := 1
 export MLFLOW_DISABLE_TELEMETRY := true
 export UV_PYTHON_DOWNLOADS := never
 
-.PHONY: help install test test-fast demo lint relock clean
+.PHONY: help install test test-fast demo lint relock clean bench
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -29,11 +29,14 @@ demo: install  ## bake a project with the defaults into a scratch folder and run
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python scripts/demo.py $(DEMO_ARGS)
 
 lint: install  ## ruff over the template's own Python
-	$(BIN)/ruff check hooks tests scripts
-	$(BIN)/ruff format --check hooks tests scripts
+	$(BIN)/ruff check hooks tests scripts benchmarks
+	$(BIN)/ruff format --check hooks tests scripts benchmarks
 
 relock: install  ## refresh the generated project's uv.lock after changing its dependencies
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python scripts/relock.py
 
 clean:  ## remove .venv and caches
 	rm -rf $(VENV) .pytest_cache .ruff_cache
+
+bench: install  ## measure bake, install, dvc repro and stages against their floors
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python benchmarks/run.py $(BENCH_ARGS)

@@ -38,6 +38,7 @@ COMMON_FILES = {
     ".python-version",
     "README.md",
     "data/input/README.md",
+    "docs/decisions.md",
     "dvc.yaml",
     "params.yaml",
     "pyproject.toml",

@@ -1,0 +1,406 @@
+"""Measure the generated project's daily waits against floors that do the same work bare.
+
+`make bench` bakes a project with the defaults, installs it, and prints a table
+(also written to benchmarks/out/results.json). Each figure is the median of
+several runs; each timing is paired with a floor measured in the same run, and
+the ratio says how much the machinery around the work costs.
+
+This is a benchmark, not a test: it asserts nothing and is not run by CI.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from cookiecutter.main import cookiecutter
+
+TEMPLATE = Path(__file__).resolve().parents[1]
+OUT = TEMPLATE / "benchmarks" / "out"
+QUIET_ENV = {
+    "DVC_NO_ANALYTICS": "1",
+    "MLFLOW_DISABLE_TELEMETRY": "true",
+    "UV_PYTHON_DOWNLOADS": "never",
+    "UV_NO_PROGRESS": "1",
+}
+
+
+@dataclass
+class Figure:
+    name: str
+    seconds: float | None = None
+    floor_seconds: float | None = None
+    floor: str = ""
+    target: str = ""
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def ratio(self) -> float | None:
+        if self.seconds is None or not self.floor_seconds:
+            return None
+        return self.seconds / self.floor_seconds
+
+
+def log(message: str) -> None:
+    print(f"[bench] {message}", file=sys.stderr, flush=True)
+
+
+def median_time(action: Callable[[], object], repeat: int) -> float:
+    samples = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        action()
+        samples.append(time.perf_counter() - started)
+    return statistics.median(samples)
+
+
+class Project:
+    """A baked, installed project and a way to run commands in its environment."""
+
+    def __init__(self, root: Path, venv: Path):
+        self.root = root
+        self.venv = venv
+        self.env = {
+            **os.environ,
+            **QUIET_ENV,
+            "VIRTUAL_ENV": str(venv),
+            "UV_PROJECT_ENVIRONMENT": str(venv),
+            "UV_PYTHON": sys.executable,
+            "PATH": f"{venv / 'bin'}{os.pathsep}{os.environ['PATH']}",
+        }
+        self.env.pop("MLFLOW_TRACKING_URI", None)
+
+    def run(self, *command: str | os.PathLike, check: bool = True) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [str(c) for c in command],
+            cwd=self.root,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            check=check,
+        )
+
+    def run_measured(self, *command: str | os.PathLike) -> tuple[float, int]:
+        """Wall seconds and peak RSS (KiB) of one process (not its children)."""
+        started = time.perf_counter()
+        process = subprocess.Popen(
+            [str(c) for c in command],
+            cwd=self.root,
+            env=self.env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        _, status, usage = os.wait4(process.pid, 0)
+        elapsed = time.perf_counter() - started
+        if os.waitstatus_to_exitcode(status) != 0:
+            raise RuntimeError(f"{command} failed")
+        return elapsed, usage.ru_maxrss
+
+    @property
+    def python(self) -> Path:
+        return self.venv / "bin" / "python"
+
+    @property
+    def package(self) -> str:
+        return next(p.name for p in (self.root / "src").iterdir() if p.is_dir())
+
+    def clean_outputs(self) -> None:
+        for relative in (
+            "data/raw",
+            "data/split",
+            "data/features.json",
+            "models",
+            "reports",
+            "metrics.json",
+            "dvc.lock",
+            "mlflow.db",
+            "mlartifacts",
+        ):
+            target = self.root / relative
+            if target.is_dir():
+                shutil.rmtree(target)
+            elif target.exists():
+                target.unlink()
+        shutil.rmtree(self.root / ".dvc" / "cache", ignore_errors=True)
+
+
+def bench_bake(scratch: Path, repeat: int) -> Figure:
+    counter = iter(range(10_000))
+
+    def bake_once() -> None:
+        cookiecutter(str(TEMPLATE), no_input=True, output_dir=str(scratch / f"bake{next(counter)}"))
+
+    def copy_once() -> None:
+        shutil.copytree(
+            TEMPLATE / "{{cookiecutter.project_slug}}", scratch / f"copy{next(counter)}"
+        )
+
+    return Figure(
+        "bake (cookiecutter, defaults, git init)",
+        median_time(bake_once, repeat),
+        median_time(copy_once, repeat),
+        "copy of the template folder",
+    )
+
+
+def bench_install(project_root: Path, scratch: Path, repeat: int) -> tuple[Figure, Project]:
+    uv = shutil.which("uv")
+    venvs = iter(range(10_000))
+    requirements = scratch / "requirements.txt"
+    subprocess.run(
+        [uv, "export", "--locked", "--no-hashes", "--no-emit-project", "-o", str(requirements)],
+        cwd=project_root,
+        check=True,
+        capture_output=True,
+        env={**os.environ, **QUIET_ENV},
+    )
+
+    def sync_once() -> Path:
+        venv = scratch / f"venv{next(venvs)}"
+        Project(project_root, venv).run(uv, "sync", "--locked")
+        return venv
+
+    def floor_once() -> None:
+        venv = scratch / f"floor{next(venvs)}"
+        env = {**os.environ, **QUIET_ENV}
+        subprocess.run([uv, "venv", "-q", "-p", sys.executable, str(venv)], check=True, env=env)
+        subprocess.run(
+            [
+                uv,
+                "pip",
+                "install",
+                "-q",
+                "--python",
+                str(venv / "bin" / "python"),
+                "--no-deps",
+                "--compile-bytecode",
+                "-r",
+                str(requirements),
+            ],
+            check=True,
+            env=env,
+        )
+
+    sync_once()  # warm the cache
+    seconds = median_time(sync_once, repeat)
+    floor = median_time(floor_once, repeat)
+    venv = sync_once()
+    size = subprocess.run(["du", "-sm", str(venv)], capture_output=True, text=True, check=True)
+    figure = Figure(
+        "install from uv.lock (warm cache, bytecode compiled)",
+        seconds,
+        floor,
+        "uv pip install of the same pinned set",
+        extra={"venv_mb": int(size.stdout.split()[0])},
+    )
+    return figure, Project(project_root, venv)
+
+
+def bench_repro(project: Project, repeat: int) -> list[Figure]:
+    def scratch_run() -> None:
+        project.clean_outputs()
+        project.run("dvc", "repro")
+
+    scratch_seconds = median_time(scratch_run, repeat)
+    noop_seconds = median_time(lambda: project.run("dvc", "repro"), max(repeat, 5))
+    status_floor = median_time(lambda: project.run("python", "-c", "pass"), max(repeat, 5))
+
+    params = project.root / "params.yaml"
+    original = params.read_text()
+    reran: list[str] = []
+    counter = iter(range(1, 10_000))
+
+    def one_change() -> None:
+        value = 1.0 + next(counter) / 100
+        text = original.replace("C: 1.0", f"C: {value}").replace("alpha: 1.0", f"alpha: {value}")
+        params.write_text(text)
+        output = project.run("dvc", "repro").stdout
+        reran[:] = [
+            line.split("'")[1] for line in output.splitlines() if line.startswith("Running stage")
+        ]
+
+    change_seconds = median_time(one_change, repeat)
+    params.write_text(original)
+    project.run("dvc", "repro")
+    floor = bench_floor(project, repeat)
+    return [
+        Figure(
+            "dvc repro from scratch",
+            scratch_seconds,
+            floor,
+            "bare pipeline in one process",
+            target="within 3x the floor",
+        ),
+        Figure(
+            "dvc repro, nothing changed",
+            noop_seconds,
+            status_floor,
+            "python -c pass",
+            target="under 1.5 s",
+        ),
+        Figure(
+            "dvc repro after one hyperparameter change",
+            change_seconds,
+            floor,
+            "bare pipeline in one process",
+            extra={"stages_rerun": reran},
+        ),
+    ]
+
+
+FLOOR_SCRIPT = textwrap.dedent("""
+    import json, sys, yaml
+    import numpy as np
+    from sklearn import datasets, metrics
+    from sklearn.compose import ColumnTransformer
+    from sklearn.impute import SimpleImputer
+    from sklearn.linear_model import LogisticRegression, Ridge
+    from sklearn.model_selection import train_test_split
+    from sklearn.pipeline import Pipeline
+    from sklearn.preprocessing import StandardScaler
+    params = yaml.safe_load(open("params.yaml"))
+    classification = params["task"] == "classification"
+    loader = datasets.load_breast_cancer if classification else datasets.load_diabetes
+    X, y = loader(return_X_y=True, as_frame=True)
+    X_train, X_test, y_train, y_test = train_test_split(
+        X, y, test_size=params["split"]["test_size"], random_state=params["split"]["seed"],
+        stratify=y if classification else None)
+    hp = params["model"]["hyperparameters"][params["model"]["type"]]
+    estimator = LogisticRegression(**hp) if classification else Ridge(**hp)
+    numeric = Pipeline([("impute", SimpleImputer(strategy="median")),
+                        ("scale", StandardScaler())])
+    model = Pipeline([("pre", ColumnTransformer([("num", numeric, list(X.columns))])),
+                      ("estimator", estimator)]).fit(X_train, y_train)
+    predicted = model.predict(X_test)
+    if classification:
+        scores = {"accuracy": metrics.accuracy_score(y_test, predicted),
+                  "roc_auc": metrics.roc_auc_score(y_test, model.predict_proba(X_test)[:, 1])}
+    else:
+        scores = {"rmse": metrics.root_mean_squared_error(y_test, predicted)}
+    json.dump(scores, sys.stdout)
+""")
+
+
+def bench_floor(project: Project, repeat: int) -> float:
+    script = project.root / ".floor.py"
+    script.write_text(FLOOR_SCRIPT)
+    try:
+        return median_time(lambda: project.run("python", str(script)), repeat)
+    finally:
+        script.unlink()
+
+
+def bench_stages(project: Project, repeat: int) -> tuple[list[Figure], dict]:
+    figures, peaks = [], {}
+    startup = median_time(lambda: project.run("python", "-c", "pass"), repeat)
+    for stage in ("ingest", "split", "train", "evaluate"):
+        samples = [
+            project.run_measured("python", "-m", project.package, stage) for _ in range(repeat)
+        ]
+        seconds = statistics.median(s for s, _ in samples)
+        peaks[stage] = max(kib for _, kib in samples)
+        module = f"{project.package}.stages.{stage}"
+        imports = median_time(lambda m=module: project.run("python", "-c", f"import {m}"), repeat)
+        figures.append(
+            Figure(
+                f"stage {stage}",
+                seconds,
+                imports,
+                "process start + imports",
+                extra={
+                    "imports_s": round(imports, 3),
+                    "startup_s": round(startup, 3),
+                    "peak_rss_mb": round(peaks[stage] / 1024, 1),
+                },
+            )
+        )
+    project.run("dvc", "repro")
+    return figures, peaks
+
+
+def render(figures: Sequence[Figure], machine: dict) -> str:
+    lines = [
+        f"Machine: {machine['cpus']} CPUs, {machine['platform']}, Python {machine['python']}; "
+        f"{machine['date']}",
+        "",
+        "| figure | median | floor | floor is | ratio | target | notes |",
+        "| --- | ---: | ---: | --- | ---: | --- | --- |",
+    ]
+    for f in figures:
+        seconds = "n/a" if f.seconds is None else f"{f.seconds:.2f} s"
+        floor = "n/a" if f.floor_seconds is None else f"{f.floor_seconds:.2f} s"
+        ratio = "" if f.ratio is None else f"{f.ratio:.1f}x"
+        notes = ", ".join(f"{k}={v}" for k, v in f.extra.items())
+        lines.append(
+            f"| {f.name} | {seconds} | {floor} | {f.floor} | {ratio} | {f.target} | {notes} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeat", type=int, default=3, help="runs per figure (median)")
+    parser.add_argument(
+        "--task", default="classification", choices=["classification", "regression"]
+    )
+    args = parser.parse_args()
+    if shutil.which("uv") is None:
+        sys.exit("uv is not on PATH: run `make bench`")
+    OUT.mkdir(parents=True, exist_ok=True)
+    machine = {
+        "cpus": os.cpu_count(),
+        "platform": platform.platform(),
+        "python": platform.python_version(),
+        "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+    }
+    figures: list[Figure] = []
+    with tempfile.TemporaryDirectory(prefix="bench-") as tmp:
+        scratch = Path(tmp)
+        log("bake")
+        figures.append(bench_bake(scratch, args.repeat))
+        root = Path(
+            cookiecutter(
+                str(TEMPLATE),
+                no_input=True,
+                output_dir=str(scratch / "project"),
+                extra_context={"task": args.task},
+            )
+        )
+        log("install")
+        install, project = bench_install(root, scratch, args.repeat)
+        figures.append(install)
+        log("dvc repro")
+        figures.extend(bench_repro(project, args.repeat))
+        log("stages")
+        stage_figures, peaks = bench_stages(project, args.repeat)
+        figures.extend(stage_figures)
+        largest = max(peaks, key=peaks.get)
+        figures.append(
+            Figure(
+                f"peak memory of the largest step ({largest})",
+                extra={"peak_rss_mb": round(peaks[largest] / 1024, 1)},
+            )
+        )
+    table = render(figures, machine)
+    print(table)
+    payload = {"machine": machine, "figures": [{**asdict(f), "ratio": f.ratio} for f in figures]}
+    (OUT / "results.json").write_text(json.dumps(payload, indent=2) + "\n")
+    (OUT / "results.md").write_text(table)
+    log(f"wrote {OUT.relative_to(TEMPLATE)}/results.json and results.md")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
