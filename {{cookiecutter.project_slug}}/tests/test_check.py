@@ -56,6 +56,13 @@ def test_a_scratch_copy_agrees(project, capsys):
     assert status == 0, out
 
 
+def test_a_missing_pipeline_is_reported(project, capsys):
+    (project / "dvc.yaml").unlink()
+    status, out = run_check(project, capsys)
+    assert status == 1
+    assert "dvc.yaml defines no stages" in out
+
+
 def test_an_unknown_interpolated_key_is_reported(project, capsys):
     edit_pipeline(project, lambda stages: stages["split"]["outs"].append("${paths.nowhere}"))
     status, out = run_check(project, capsys)

@@ -24,7 +24,7 @@ from typing import Any
 
 from .cli import COMMANDS
 from .errors import ProjectError
-from .params import Params
+from .params import DEFAULT_PARAMS_FILE, Params
 
 SUITE_MODULE = "validation"
 
@@ -56,11 +56,11 @@ def check_pipeline(params: Params) -> tuple[list[str], list[str]]:
             repo.index.check_graph()
             pipeline = [stage for stage in stages if isinstance(stage, PipelineStage)]
             produced = {_path(stage, out) for stage in stages for out in stage.outs}
-            problems = []
+            problems = [] if pipeline else ["dvc.yaml defines no stages; restore the pipeline"]
             for stage in pipeline:
                 problems += _stage_problems(stage, params, produced)
     except DvcException as error:
-        return [f"dvc.yaml cannot be loaded: {error}; fix it, then run `dvc repro --dry`"], []
+        return [f"dvc.yaml cannot be loaded: {error}; fix dvc.yaml or params.yaml"], []
     return problems, [f"dvc.yaml: {len(pipeline)} stages ({', '.join(s.name for s in pipeline)})"]
 
 
@@ -73,7 +73,7 @@ def _stage_problems(stage: Any, params: Params, produced: set[Path]) -> list[str
             f"{where}: command {command!r} is not a command of the project CLI; "
             f"use one of {', '.join(COMMANDS)} or register it in cli.py"
         )
-    params_file = (params.root / "params.yaml").resolve()
+    params_file = (params.root / DEFAULT_PARAMS_FILE).resolve()
     for dep in stage.deps:
         keys = getattr(dep, "params", None)
         if keys is not None:
