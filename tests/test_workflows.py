@@ -218,28 +218,55 @@ def triggers(document: dict) -> dict:
     return on
 
 
+def rule_violations(document: dict) -> list[str]:
+    """What a workflow breaks of: permissions {} on top and per job, timeouts,
+    concurrency, and no git credentials left behind by checkout."""
+    found = []
+    if document.get("permissions") != {}:
+        found.append("start from `permissions: {}` at the top")
+    jobs = document["jobs"]
+    overlapping = set(triggers(document)) != {"workflow_call"}
+    if overlapping and "concurrency" not in document:
+        found += [
+            f"job {j}: runs can overlap; set `concurrency`"
+            for j in jobs
+            if "concurrency" not in jobs[j]
+        ]
+    for job_id, job in jobs.items():
+        if "permissions" not in job:
+            found.append(f"job {job_id}: declare the permissions it needs")
+        if "uses" in job:
+            continue  # a reusable workflow call takes no timeout or steps
+        if "timeout-minutes" not in job:
+            found.append(f"job {job_id}: set timeout-minutes")
+        pushes = (job.get("permissions") or {}).get("contents") == "write"
+        for step in job.get("steps", []):
+            checkout = str(step.get("uses", "")).startswith("actions/checkout@")
+            keeps = (step.get("with") or {}).get("persist-credentials") is not False
+            if checkout and keeps and not pushes:
+                found.append(f"job {job_id}: check out with `persist-credentials: false`")
+    return found
+
+
 @pytest.mark.parametrize("target", TARGETS)
 def test_least_privilege_timeouts_and_concurrency(github_dirs, target):
     for path in workflows(github_dirs[target]):
         document = yaml.safe_load(path.read_text(encoding="utf-8"))
-        name = path.name
-        assert document.get("permissions") == {}, f"{name}: start from `permissions: {{}}`"
-        jobs = document["jobs"]
-        if set(triggers(document)) != {"workflow_call"}:
-            assert "concurrency" in document or all("concurrency" in j for j in jobs.values()), (
-                f"{name}: runs can overlap; set `concurrency`"
-            )
-        for job_id, job in jobs.items():
-            assert "permissions" in job, f"{name}: job {job_id} must declare its permissions"
-            if "uses" in job:
-                continue  # a reusable workflow call takes no timeout or steps
-            assert "timeout-minutes" in job, f"{name}: job {job_id} has no timeout-minutes"
-            pushes = (job["permissions"] or {}).get("contents") == "write"
-            for step in job.get("steps", []):
-                if str(step.get("uses", "")).startswith("actions/checkout@") and not pushes:
-                    assert (step.get("with") or {}).get("persist-credentials") is False, (
-                        f"{name}: job {job_id} checks out without persist-credentials: false"
-                    )
+        assert rule_violations(document) == [], path.name
+
+
+def test_rule_violations_are_found():
+    document = yaml.safe_load(
+        "on: [push]\njobs:\n  build:\n    runs-on: ubuntu-24.04\n"
+        "    steps:\n      - uses: actions/checkout@abc\n"
+    )
+    assert rule_violations(document) == [
+        "start from `permissions: {}` at the top",
+        "job build: runs can overlap; set `concurrency`",
+        "job build: declare the permissions it needs",
+        "job build: set timeout-minutes",
+        "job build: check out with `persist-credentials: false`",
+    ]
 
 
 def test_one_sha_per_action_everywhere(github_dirs):
