@@ -219,8 +219,7 @@ def triggers(document: dict) -> dict:
 
 
 def rule_violations(document: dict) -> list[str]:
-    """What a workflow breaks of: permissions {} on top and per job, timeouts,
-    concurrency, and no git credentials left behind by checkout."""
+    """The rules a workflow breaks: permissions, timeouts, concurrency, credentials."""
     found = []
     if document.get("permissions") != {}:
         found.append("start from `permissions: {}` at the top")
