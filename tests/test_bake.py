@@ -31,6 +31,9 @@ VARIANTS = cycled_variants(OPTIONS)
 VARIANT_IDS = ["-".join(variant.values()) for variant in VARIANTS]
 
 COMMON_FILES = {
+    ".github/dependabot.yml",
+    ".github/workflows/ci.yml",
+    ".pre-commit-config.yaml",
     ".dvc/.gitignore",
     ".dvc/config",
     ".dvcignore",
@@ -45,6 +48,7 @@ COMMON_FILES = {
     "uv.lock",
     "src/{pkg}/__init__.py",
     "src/{pkg}/__main__.py",
+    "src/{pkg}/check.py",
     "src/{pkg}/cli.py",
     "src/{pkg}/data.py",
     "src/{pkg}/errors.py",
@@ -61,6 +65,7 @@ COMMON_FILES = {
     "src/{pkg}/stages/train.py",
     "tests/__init__.py",
     "tests/conftest.py",
+    "tests/test_check.py",
     "tests/test_cli.py",
     "tests/test_gate.py",
     "tests/test_ingest.py",

@@ -27,6 +27,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "stages.evaluate",
         "score the model on the test set; write metrics.json and plots",
     ),
+    "check": ("check", "check that dvc.yaml, params.yaml, the CLI and the data suites agree"),
 }
 
 

@@ -1,0 +1,163 @@
+"""`mlops check`: do dvc.yaml, params.yaml, the CLI and the data suites agree?
+
+CI runs this on every push, before any data is pulled, so it only reads files:
+DVC resolves `dvc.yaml` against `params.yaml` (every `${...}` must exist) and
+builds the stage graph, then each stage is checked against the project:
+
+- its command, when it calls this project's CLI, names a registered command;
+- every key in its `params:` list exists in params.yaml;
+- every dependency exists in the repository or is an output of a stage (or a
+  DVC-tracked file);
+- every output is one of `paths:` in params.yaml, so no path is written twice.
+
+Data suites plug in through the `validation` module of this package: when it
+exists, its `load_suite(params)` must load every suite the pipeline uses and
+raise `ProjectError` naming the suite and the fix when one does not fit.
+"""
+
+from __future__ import annotations
+
+import importlib
+import shlex
+from pathlib import Path
+from typing import Any
+
+from .cli import COMMANDS
+from .errors import ProjectError
+from .params import DEFAULT_PARAMS_FILE, Params
+
+SUITE_MODULE = "validation"
+
+
+def run(params: Params, args: object = None) -> int:
+    problems, notes = check_pipeline(params)
+    suite_problems, suite_notes = check_suites(params)
+    problems += suite_problems
+    for line in notes + suite_notes:
+        print(f"check: {line}")
+    for problem in problems:
+        print(f"check: FAILED: {problem}")
+    if problems:
+        print(f"check: {len(problems)} problem(s) found")
+        return 1
+    print("check: dvc.yaml, params.yaml, the CLI and the data suites agree")
+    return 0
+
+
+def check_pipeline(params: Params) -> tuple[list[str], list[str]]:
+    """Problems and notes about dvc.yaml as DVC itself reads it."""
+    from dvc.exceptions import DvcException
+    from dvc.repo import Repo
+    from dvc.stage import PipelineStage
+
+    try:
+        with Repo(str(params.root)) as repo:
+            stages = list(repo.index.stages)
+            repo.index.check_graph()
+            pipeline = [stage for stage in stages if isinstance(stage, PipelineStage)]
+            produced = {_path(stage, out) for stage in stages for out in stage.outs}
+            problems = [] if pipeline else ["dvc.yaml defines no stages; restore the pipeline"]
+            for stage in pipeline:
+                problems += _stage_problems(stage, params, produced)
+    except DvcException as error:
+        return [f"dvc.yaml cannot be loaded: {error}; fix dvc.yaml or params.yaml"], []
+    return problems, [f"dvc.yaml: {len(pipeline)} stages ({', '.join(s.name for s in pipeline)})"]
+
+
+def _stage_problems(stage: Any, params: Params, produced: set[Path]) -> list[str]:
+    where = f"dvc.yaml stage '{stage.name}'"
+    problems = []
+    command = _cli_command(stage.cmd)
+    if command is not None and command not in COMMANDS:
+        problems.append(
+            f"{where}: command {command!r} is not a command of the project CLI; "
+            f"use one of {', '.join(COMMANDS)} or register it in cli.py"
+        )
+    params_file = (params.root / DEFAULT_PARAMS_FILE).resolve()
+    for dep in stage.deps:
+        keys = getattr(dep, "params", None)
+        if keys is not None:
+            if _path(stage, dep) != params_file:
+                continue
+            for key in keys:
+                if not _has_key(params.raw, key):
+                    problems.append(
+                        f"{where}: params key `{key}` is not in params.yaml; "
+                        "add it there or remove it from the stage's `params:`"
+                    )
+            continue
+        path = _path(stage, dep)
+        if not path.exists() and not _is_produced(path, produced):
+            problems.append(
+                f"{where}: dependency {dep.def_path} does not exist and no stage writes it; "
+                "fix the path in dvc.yaml (or params.yaml `paths:`)"
+            )
+    declared = {Path(value).resolve() for value in vars(params.paths).values()}
+    for out in stage.outs:
+        if _path(stage, out) not in declared:
+            problems.append(
+                f"{where}: output {out.def_path} is not one of `paths:` in params.yaml; "
+                "add it there and write it as ${paths.<name>} in dvc.yaml"
+            )
+    return problems
+
+
+def _cli_command(cmd: Any) -> str | None:
+    """The CLI command a stage runs, or None when the stage runs something else."""
+    if not isinstance(cmd, str):
+        return None
+    try:
+        words = shlex.split(cmd)
+    except ValueError:
+        return None
+    package = __package__ or ""
+    if words[:3] == ["python", "-m", package]:
+        words = words[3:]
+    elif words[:1] == ["mlops"]:
+        words = words[1:]
+    else:
+        return None
+    while words and words[0].startswith("-"):
+        words = words[2:] if words[0] == "--params" else words[1:]
+    return words[0] if words else None
+
+
+def _has_key(document: Any, dotted: str) -> bool:
+    node = document
+    for part in dotted.split("."):
+        if not isinstance(node, dict) or part not in node:
+            return False
+        node = node[part]
+    return True
+
+
+def _path(stage: Any, dependency_or_output: Any) -> Path:
+    return (Path(stage.wdir) / dependency_or_output.def_path).resolve()
+
+
+def _is_produced(path: Path, produced: set[Path]) -> bool:
+    return any(path == out or out in path.parents or path in out.parents for out in produced)
+
+
+def check_suites(params: Params) -> tuple[list[str], list[str]]:
+    """Load the data suites through the validation module, when the project has one."""
+    name = f"{__package__}.{SUITE_MODULE}"
+    try:
+        module = importlib.import_module(name)
+    except ModuleNotFoundError as error:
+        if error.name != name:
+            raise
+        if (params.root / "gx").is_dir():
+            return [
+                f"gx/ exists but there is no {SUITE_MODULE} module to load its suites; "
+                f"add src/{__package__}/{SUITE_MODULE}.py with load_suite(params)"
+            ], []
+        return [], ["data suites: none (this project has no validation module)"]
+    load_suite = getattr(module, "load_suite", None)
+    if not callable(load_suite):
+        return [f"{name} has no load_suite(params); define it to load the data suites"], []
+    try:
+        load_suite(params)
+    except ProjectError as error:
+        return [f"data suites: {error}"], []
+    return [], ["data suites: loaded"]
