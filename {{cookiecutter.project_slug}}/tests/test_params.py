@@ -42,7 +42,7 @@ def test_hyperparameters_of_the_chosen_model_only(write_params):
             "list each column once",
         ),
         ({"mlflow": None}, "`mlflow.experiment` is missing"),
-        ({"monitoring": None}, "`monitoring.batch` is missing"),
+        ({"monitoring": None}, "`monitoring.drift_share` is missing"),
         ({"monitoring": {"alpha": 0}}, "`monitoring.alpha` must be a number between 0.0 and 1.0"),
         ({"monitoring": {"alpha": 1.5}}, "`monitoring.alpha` must be a number between"),
         ({"monitoring": {"alpha": True}}, "`monitoring.alpha` must be a number between"),

@@ -91,9 +91,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def _numeric_feature(name: str, features: Features) -> str:
     if name not in features.numeric:
-        raise ProjectError(
-            f"{name!r} is not a numeric feature; use one of {', '.join(features.numeric) or '(none)'}"
-        )
+        known = ", ".join(features.numeric) or "(none)"
+        raise ProjectError(f"{name!r} is not a numeric feature; use one of {known}")
     return name
 
 

@@ -214,7 +214,7 @@ def categorical_drift(
         statistic,
         p_value,
         psi(shares[0], shares[1]),
-        int(len(column)),
+        len(column),
         unseen=unseen,
     )
 
@@ -228,7 +228,9 @@ def adjust(p_values: np.ndarray, correction: str) -> np.ndarray:
     return stats.false_discovery_control(p_values, method="bh")
 
 
-def detect(profile: ReferenceProfile, batch: pd.DataFrame, settings: MonitoringParams) -> DriftResult:
+def detect(
+    profile: ReferenceProfile, batch: pd.DataFrame, settings: MonitoringParams
+) -> DriftResult:
     """Test every feature of the profile on the batch and give the data-set verdict."""
     results = [
         numeric_drift(name, reference, batch[name]) for name, reference in profile.numeric.items()
@@ -239,8 +241,6 @@ def detect(profile: ReferenceProfile, batch: pd.DataFrame, settings: MonitoringP
     adjusted = adjust(np.array([result.p_value for result in results]), settings.correction)
     for result, p_adjusted in zip(results, adjusted, strict=True):
         result.p_adjusted = float(p_adjusted)
-        result.drifted = bool(
-            p_adjusted < settings.alpha and result.psi > settings.psi_threshold
-        )
+        result.drifted = bool(p_adjusted < settings.alpha and result.psi > settings.psi_threshold)
     share = sum(result.drifted for result in results) / len(results) if results else 0.0
     return DriftResult(results, share, settings.drift_share, settings.correction)

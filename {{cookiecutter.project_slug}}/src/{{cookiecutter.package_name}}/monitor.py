@@ -176,8 +176,7 @@ def render_markdown(report: dict[str, Any], validation_markdown: str | None = No
         )
         lines += ["", "| metric | evaluation | batch | verdict |", "| --- | --- | --- | --- |"]
         lines += [
-            f"| {c['metric']} | {_number(c['baseline'])} | {_number(c['batch'])} | "
-            f"{c['verdict']} |"
+            f"| {c['metric']} | {_number(c['baseline'])} | {_number(c['batch'])} | {c['verdict']} |"
             for c in performance["comparisons"]
         ]
     lines += [
