@@ -113,9 +113,13 @@ def test_a_feature_with_no_values_left_counts_as_drifted(profile):
 
 
 @pytest.mark.parametrize("sizes", [(300, 200), (30_000, 20_000)])
-def test_ks_matches_scipy(sizes):
+@pytest.mark.parametrize("ties", [False, True], ids=["continuous", "ties"])
+def test_ks_matches_scipy(sizes, ties):
     rng = np.random.default_rng(11)
-    reference, batch = np.sort(rng.normal(0, 1, sizes[0])), np.sort(rng.normal(0.02, 1, sizes[1]))
+    reference, batch = rng.normal(0, 1, sizes[0]), rng.normal(0.02, 1, sizes[1])
+    if ties:
+        reference, batch = np.round(reference * 3), np.round(batch * 3)
+    reference, batch = np.sort(reference), np.sort(batch)
     method = "exact" if max(sizes) <= 10_000 else "asymp"
     expected = stats.ks_2samp(reference, batch, method=method)
     statistic, p_value = ks_sorted(reference, batch)

@@ -56,8 +56,9 @@ class ReferenceProfile:
     @classmethod
     def build(cls, frame: pd.DataFrame, features: Features, bins: int) -> ReferenceProfile:
         numeric = {}
-        for column in features.numeric:
-            values = np.sort(_numbers(frame[column]))
+        columns = numeric_columns(frame, features.numeric)
+        for column, values in zip(features.numeric, columns, strict=True):
+            values = np.sort(values[~np.isnan(values)])
             if values.size == 0:
                 raise ValueError(f"reference column {column!r} has no values")
             edges = np.unique(np.quantile(values, np.linspace(0, 1, bins + 1)[1:-1]))
@@ -127,9 +128,16 @@ def _finite(value: float) -> float | None:
     return None if value is None or not np.isfinite(value) else float(value)
 
 
-def _numbers(column: pd.Series) -> np.ndarray:
-    values = pd.to_numeric(column, errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
-    return values[~np.isnan(values)]
+def numeric_columns(frame: pd.DataFrame, names: tuple[str, ...]) -> np.ndarray:
+    """The columns as float64 rows, one contiguous row per column (NaN for missing).
+
+    One transposing copy up front is much cheaper than reading each column out of
+    a wide row-major block.
+    """
+    block = frame[list(names)]
+    if not all(pd.api.types.is_numeric_dtype(block[name]) for name in names):
+        block = block.apply(pd.to_numeric, errors="coerce")
+    return np.ascontiguousarray(block.to_numpy(dtype="float64", na_value=np.nan).T)
 
 
 def _bin_shares(sorted_values: np.ndarray, edges: np.ndarray) -> np.ndarray:
@@ -163,24 +171,24 @@ def ks_sorted(reference: np.ndarray, batch: np.ndarray) -> tuple[float, float]:
     if max(n, m) <= KS_EXACT_MAX:
         result = stats.ks_2samp(reference, batch)
         return float(result.statistic), float(result.pvalue)
-    pooled = (reference, batch)
-    statistic = max(
-        float(
-            np.max(
-                np.abs(
-                    np.searchsorted(reference, points, side="right") / n
-                    - np.searchsorted(batch, points, side="right") / m
-                )
-            )
-        )
-        for points in pooled
-    )
+    statistic = max(_largest_gap(reference, batch), _largest_gap(batch, reference))
     effective = round(n * m / (n + m))
     return statistic, float(stats.kstwo.sf(statistic, effective))
 
 
-def numeric_drift(name: str, reference: NumericReference, column: pd.Series) -> FeatureDrift:
-    values = np.sort(_numbers(column))
+def _largest_gap(points: np.ndarray, other: np.ndarray) -> float:
+    """max |ECDF_points - ECDF_other| over the values of `points` (both sorted).
+
+    At a run of equal values only the last one carries the ECDF's full step.
+    """
+    last_of_run = np.append(points[1:] != points[:-1], True)
+    own = (np.flatnonzero(last_of_run) + 1) / points.size
+    theirs = np.searchsorted(other, points[last_of_run], side="right") / other.size
+    return float(np.max(np.abs(own - theirs)))
+
+
+def numeric_drift(name: str, reference: NumericReference, values: np.ndarray) -> FeatureDrift:
+    values = np.sort(values[~np.isnan(values)])
     if values.size == 0:  # every value missing: nothing to test, and certainly a change
         return FeatureDrift(name, "numeric", "ks", 1.0, 0.0, float("inf"), 0)
     statistic, p_value = ks_sorted(reference.sorted_values, values)
@@ -232,8 +240,10 @@ def detect(
     profile: ReferenceProfile, batch: pd.DataFrame, settings: MonitoringParams
 ) -> DriftResult:
     """Test every feature of the profile on the batch and give the data-set verdict."""
+    columns = numeric_columns(batch, tuple(profile.numeric))
     results = [
-        numeric_drift(name, reference, batch[name]) for name, reference in profile.numeric.items()
+        numeric_drift(name, reference, values)
+        for (name, reference), values in zip(profile.numeric.items(), columns, strict=True)
     ] + [
         categorical_drift(name, reference, batch[name])
         for name, reference in profile.categorical.items()
