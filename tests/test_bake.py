@@ -32,25 +32,30 @@ VARIANT_IDS = ["-".join(variant.values()) for variant in VARIANTS]
 
 COMMON_FILES = {
     ".dvc/.gitignore",
+    ".github/workflows/retrain.yaml",
     ".dvc/config",
     ".dvcignore",
     ".gitignore",
     ".python-version",
     "README.md",
     "data/input/README.md",
+    "data/monitoring/README.md",
     "dvc.yaml",
     "params.yaml",
     "pyproject.toml",
     "uv.lock",
     "src/{pkg}/__init__.py",
     "src/{pkg}/__main__.py",
+    "src/{pkg}/batch.py",
     "src/{pkg}/cli.py",
     "src/{pkg}/data.py",
+    "src/{pkg}/drift.py",
     "src/{pkg}/errors.py",
     "src/{pkg}/files.py",
     "src/{pkg}/gate.py",
     "src/{pkg}/metrics.py",
     "src/{pkg}/model.py",
+    "src/{pkg}/monitor.py",
     "src/{pkg}/params.py",
     "src/{pkg}/tracking.py",
     "src/{pkg}/stages/__init__.py",
@@ -61,9 +66,11 @@ COMMON_FILES = {
     "tests/__init__.py",
     "tests/conftest.py",
     "tests/test_cli.py",
+    "tests/test_drift.py",
     "tests/test_gate.py",
     "tests/test_ingest.py",
     "tests/test_metrics.py",
+    "tests/test_monitor.py",
     "tests/test_params.py",
     "tests/test_pipeline.py",
 }
@@ -168,6 +175,18 @@ def test_project_is_a_clean_git_repository_on_main(baked, variant):
     assert git("log", "-1", "--format=%an <%ae>") == "Your Name <you@example.com>"
     config = (project / ".dvc" / "config").read_text()
     assert "analytics = false" in config
+
+
+def test_the_retrain_schedule_is_the_answer(tmp_path):
+    project = bake(tmp_path, retrain_cron="30 2 * * MON-FRI")
+    workflow = yaml.safe_load(
+        (project / ".github" / "workflows" / "retrain.yaml").read_text(encoding="utf-8")
+    )
+    triggers = workflow[True]  # YAML 1.1 reads the key `on` as true
+    assert triggers["schedule"] == [{"cron": "30 2 * * MON-FRI"}]
+    assert set(triggers) == {"schedule", "workflow_dispatch", "repository_dispatch"}
+    assert workflow["permissions"] == {}
+    assert workflow["jobs"]["monitor"]["outputs"]["drift"] == "${{ steps.monitor.outputs.drift }}"
 
 
 def test_license_text_matches_the_choice(tmp_path):
