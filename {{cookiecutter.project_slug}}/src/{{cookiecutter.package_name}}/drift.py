@@ -25,6 +25,7 @@ import pandas as pd
 from scipy import stats
 
 from .data import Features
+from .errors import DataError
 from .params import MonitoringParams
 
 # Shares of zero would make the PSI infinite: a bin or category that one side
@@ -60,7 +61,10 @@ class ReferenceProfile:
         for column, values in zip(features.numeric, columns, strict=True):
             values = np.sort(values[~np.isnan(values)])
             if values.size == 0:
-                raise ValueError(f"reference column {column!r} has no values")
+                raise DataError(
+                    f"numeric feature {column!r} has no values in the training data; "
+                    "fix the data or leave the column out of data.numeric_features"
+                )
             edges = np.unique(np.quantile(values, np.linspace(0, 1, bins + 1)[1:-1]))
             numeric[column] = NumericReference(values, edges, _bin_shares(values, edges))
         categorical = {
