@@ -189,6 +189,20 @@ def test_the_retrain_schedule_is_the_answer(tmp_path):
     assert workflow["jobs"]["monitor"]["outputs"]["drift"] == "${{ steps.monitor.outputs.drift }}"
 
 
+def test_retrain_workflow_passes_zizmor_and_the_workflow_schema(tmp_path):
+    """The regular zizmor persona must be silent; the pedantic one is reviewed by hand."""
+    project = bake(tmp_path)
+    workflow = project / ".github" / "workflows" / "retrain.yaml"
+    for tool, command in (
+        ("zizmor", ["--offline", "--no-progress", str(workflow)]),
+        ("check-jsonschema", ["--builtin-schema", "vendor.github-workflows", str(workflow)]),
+    ):
+        executable = shutil.which(tool)
+        assert executable, f"{tool} is not on PATH: run the tests with `make test`"
+        result = subprocess.run([executable, *command], capture_output=True, text=True, check=False)
+        assert result.returncode == 0, result.stdout + result.stderr
+
+
 def test_license_text_matches_the_choice(tmp_path):
     markers = {
         "MIT": "MIT License",
