@@ -42,6 +42,44 @@ SLUG_RE = re.compile(r"^[a-z][a-z0-9]*(?:[-_][a-z0-9]+)*$")
 PACKAGE_RE = re.compile(r"^[a-z_][a-z0-9_]*$")
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+$")
 
+# Cron fields as GitHub Actions reads them (UTC): name, lowest, highest, names allowed.
+CRON_FIELDS = (
+    ("minute", 0, 59, ()),
+    ("hour", 0, 23, ()),
+    ("day of month", 1, 31, ()),
+    (
+        "month",
+        1,
+        12,
+        ("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC"),
+    ),
+    ("day of week", 0, 6, ("SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT")),
+)
+CRON_ITEM_RE = re.compile(r"^(\*|[0-9A-Za-z]+(?:-[0-9A-Za-z]+)?)(?:/([0-9]+))?$")
+
+
+def cron_problem(expression: str) -> str | None:
+    """Why a schedule is not a 5-field cron expression GitHub accepts, or None if it is."""
+    fields = str(expression).split()
+    if len(fields) != len(CRON_FIELDS):
+        return f"has {len(fields)} fields, not 5 (minute hour day-of-month month day-of-week)"
+    for text, (name, low, high, names) in zip(fields, CRON_FIELDS, strict=True):
+        for item in text.split(","):
+            match = CRON_ITEM_RE.match(item)
+            if not match:
+                return f"{name} field {text!r} is not a cron field"
+            bounds, step = match.groups()
+            if step is not None and int(step) < 1:
+                return f"{name} field {text!r} has a step of 0"
+            if bounds == "*":
+                continue
+            for value in bounds.split("-"):
+                if value.upper() in names:
+                    continue
+                if not value.isdigit() or not low <= int(value) <= high:
+                    return f"{name} field {text!r}: {value!r} is outside {low}-{high}"
+    return None
+
 
 def validate(answers: dict) -> list[str]:
     """Return one message per bad answer: what is wrong and what would be accepted."""
@@ -84,6 +122,13 @@ def validate(answers: dict) -> list[str]:
     for key in ("author_name", "description"):
         if "\n" in str(answers.get(key, "")) or "\r" in str(answers.get(key, "")):
             errors.append(f"{key} contains a line break: give it on one line.")
+
+    problem = cron_problem(answers.get("retrain_cron", ""))
+    if problem:
+        errors.append(
+            f"retrain_cron {answers.get('retrain_cron')!r} {problem}: give five fields in UTC, "
+            "e.g. '0 6 * * 1' (Mondays 06:00)."
+        )
 
     for key, allowed in CHOICES.items():
         value = answers.get(key)

@@ -32,6 +32,7 @@ GOOD = {
     "python_version": "3.12",
     "task": "classification",
     "license": "MIT",
+    "retrain_cron": "0 6 * * 1",
 }
 
 BAD_ANSWERS = [
@@ -48,6 +49,7 @@ BAD_ANSWERS = [
     ({"package_name": "json"}, "package_name 'json' would shadow the module"),
     ({"author_email": "ada.example.com"}, "author_email 'ada.example.com' is not an email address"),
     ({"project_name": "  ", "project_slug": "x-model"}, "project_name is empty"),
+    ({"retrain_cron": "0 6 * *"}, "retrain_cron '0 6 * *' has 4 fields, not 5"),
 ]
 
 
@@ -111,3 +113,35 @@ def test_unknown_choice_on_the_command_line_writes_nothing(tmp_path):
     assert result.returncode != 0
     assert "clustering" in result.stdout + result.stderr
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    "cron",
+    ["0 6 * * 1", "*/15 * * * *", "30 2 1,15 * MON-FRI", "0 0 * JAN,JUL sun", "5 4-8/2 * * 0"],
+)
+def test_good_retrain_schedules_pass(cron):
+    assert pre_gen.validate({**GOOD, "retrain_cron": cron}) == []
+
+
+@pytest.mark.parametrize(
+    ("cron", "problem"),
+    [
+        ("", "has 0 fields, not 5"),
+        ("0 6 * * 1 2026", "has 6 fields, not 5"),
+        ("60 6 * * 1", "minute field '60': '60' is outside 0-59"),
+        ("0 24 * * 1", "hour field '24': '24' is outside 0-23"),
+        ("0 6 0 * 1", "day of month field '0': '0' is outside 1-31"),
+        ("0 6 * 13 1", "month field '13': '13' is outside 1-12"),
+        ("0 6 * * 7", "day of week field '7': '7' is outside 0-6"),
+        ("0 6 * * FUN", "day of week field 'FUN': 'FUN' is outside 0-6"),
+        ("*/0 6 * * 1", "minute field '*/0' has a step of 0"),
+        ('0 6 * * 1"; rm -rf /', "has 8 fields, not 5"),
+        ("0 6 * * 1;x", "day of week field '1;x' is not a cron field"),
+        ("@weekly", "has 1 fields, not 5"),
+    ],
+)
+def test_bad_retrain_schedule_is_named_with_an_example(cron, problem):
+    errors = pre_gen.validate({**GOOD, "retrain_cron": cron})
+    assert len(errors) == 1
+    assert f"retrain_cron {cron!r} {problem}" in errors[0]
+    assert "e.g. '0 6 * * 1'" in errors[0]

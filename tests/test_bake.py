@@ -35,6 +35,7 @@ COMMON_FILES = {
     ".github/workflows/ci.yml",
     ".pre-commit-config.yaml",
     ".dvc/.gitignore",
+    ".github/workflows/retrain.yaml",
     ".dvc/config",
     ".dvcignore",
     ".gitignore",
@@ -42,6 +43,7 @@ COMMON_FILES = {
     "README.md",
     "data/input/README.md",
     "docs/decisions.md",
+    "data/monitoring/README.md",
     "dvc.yaml",
     "params.yaml",
     "pyproject.toml",
@@ -49,13 +51,16 @@ COMMON_FILES = {
     "src/{pkg}/__init__.py",
     "src/{pkg}/__main__.py",
     "src/{pkg}/check.py",
+    "src/{pkg}/batch.py",
     "src/{pkg}/cli.py",
     "src/{pkg}/data.py",
+    "src/{pkg}/drift.py",
     "src/{pkg}/errors.py",
     "src/{pkg}/files.py",
     "src/{pkg}/gate.py",
     "src/{pkg}/metrics.py",
     "src/{pkg}/model.py",
+    "src/{pkg}/monitor.py",
     "src/{pkg}/params.py",
     "src/{pkg}/tracking.py",
     "src/{pkg}/stages/__init__.py",
@@ -67,9 +72,11 @@ COMMON_FILES = {
     "tests/conftest.py",
     "tests/test_check.py",
     "tests/test_cli.py",
+    "tests/test_drift.py",
     "tests/test_gate.py",
     "tests/test_ingest.py",
     "tests/test_metrics.py",
+    "tests/test_monitor.py",
     "tests/test_params.py",
     "tests/test_pipeline.py",
 }
@@ -174,6 +181,32 @@ def test_project_is_a_clean_git_repository_on_main(baked, variant):
     assert git("log", "-1", "--format=%an <%ae>") == "Your Name <you@example.com>"
     config = (project / ".dvc" / "config").read_text()
     assert "analytics = false" in config
+
+
+def test_the_retrain_schedule_is_the_answer(tmp_path):
+    project = bake(tmp_path, retrain_cron="30 2 * * MON-FRI")
+    workflow = yaml.safe_load(
+        (project / ".github" / "workflows" / "retrain.yaml").read_text(encoding="utf-8")
+    )
+    triggers = workflow[True]  # YAML 1.1 reads the key `on` as true
+    assert triggers["schedule"] == [{"cron": "30 2 * * MON-FRI"}]
+    assert set(triggers) == {"schedule", "workflow_dispatch", "repository_dispatch"}
+    assert workflow["permissions"] == {}
+    assert workflow["jobs"]["monitor"]["outputs"]["drift"] == "${{ steps.monitor.outputs.drift }}"
+
+
+def test_retrain_workflow_passes_zizmor_and_the_workflow_schema(tmp_path):
+    """The regular zizmor persona must be silent; the pedantic one is reviewed by hand."""
+    project = bake(tmp_path)
+    workflow = project / ".github" / "workflows" / "retrain.yaml"
+    for tool, command in (
+        ("zizmor", ["--offline", "--no-progress", str(workflow)]),
+        ("check-jsonschema", ["--builtin-schema", "vendor.github-workflows", str(workflow)]),
+    ):
+        executable = shutil.which(tool)
+        assert executable, f"{tool} is not on PATH: run the tests with `make test`"
+        result = subprocess.run([executable, *command], capture_output=True, text=True, check=False)
+        assert result.returncode == 0, result.stdout + result.stderr
 
 
 def test_license_text_matches_the_choice(tmp_path):

@@ -3,7 +3,7 @@ from pathlib import Path
 import pytest
 
 from {{ cookiecutter.package_name }}.errors import ParamsError
-from {{ cookiecutter.package_name }}.params import MODEL_TYPES, load_params
+from {{ cookiecutter.package_name }}.params import CORRECTIONS, MODEL_TYPES, load_params
 
 from .conftest import PROJECT_ROOT
 
@@ -42,12 +42,34 @@ def test_hyperparameters_of_the_chosen_model_only(write_params):
             "list each column once",
         ),
         ({"mlflow": None}, "`mlflow.experiment` is missing"),
+        ({"monitoring": None}, "`monitoring.drift_share` is missing"),
+        ({"monitoring": {"alpha": 0}}, "`monitoring.alpha` must be a number between 0.0 and 1.0"),
+        ({"monitoring": {"alpha": 1.5}}, "`monitoring.alpha` must be a number between"),
+        ({"monitoring": {"alpha": True}}, "`monitoring.alpha` must be a number between"),
+        ({"monitoring": {"correction": "holm"}}, "`monitoring.correction` is 'holm'"),
+        ({"monitoring": {"psi_threshold": -0.1}}, "`monitoring.psi_threshold` must be a number"),
+        ({"monitoring": {"psi_threshold": "high"}}, "`monitoring.psi_threshold` must be"),
+        ({"monitoring": {"psi_bins": 1}}, "`monitoring.psi_bins` must be an integer >= 2"),
+        ({"monitoring": {"psi_bins": 2.5}}, "`monitoring.psi_bins` must be an integer >= 2"),
+        ({"monitoring": {"drift_share": 0}}, "`monitoring.drift_share` must be a share in (0, 1]"),
+        ({"monitoring": {"drift_share": 1.2}}, "`monitoring.drift_share` must be a share"),
+        ({"monitoring": {"drift_share": "all"}}, "`monitoring.drift_share` must be a share"),
+        ({"monitoring": {"batch": ""}}, "`monitoring.batch` must be a non-empty string"),
+        ({"paths": {"drift": None}}, "`paths.drift` must be a non-empty string"),
     ],
 )
 def test_bad_values_name_the_key_and_the_fix(write_params, overrides, expected):
     with pytest.raises(ParamsError, match=None) as caught:
         load_params(write_params(**overrides))
     assert expected in str(caught.value)
+
+
+def test_monitoring_settings_are_typed(write_params):
+    params = load_params(write_params(monitoring={"psi_bins": 5, "drift_share": 1}))
+    assert params.monitoring.psi_bins == 5
+    assert params.monitoring.drift_share == 1.0
+    assert params.monitoring.batch.is_relative_to(params.root)
+    assert params.monitoring.correction in CORRECTIONS
 
 
 def test_malformed_yaml_names_the_line(tmp_path: Path):

@@ -28,6 +28,12 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "score the model on the test set; write metrics.json and plots",
     ),
     "check": ("check", "check that dvc.yaml, params.yaml, the CLI and the data suites agree"),
+    "monitor": (
+        "monitor",
+        "check a batch of new data for drift and the model's metrics on it "
+        "(exit 0 ok, 1 drift/degradation, 2 error, 3 invalid batch)",
+    ),
+    "make-batch": ("batch", "write a demo batch from the test split, optionally shifted"),
 }
 
 

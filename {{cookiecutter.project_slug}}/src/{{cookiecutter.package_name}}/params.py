@@ -21,7 +21,19 @@ MODEL_TYPES = {
     "classification": ("logistic_regression", "random_forest", "gradient_boosting"),
     "regression": ("ridge", "random_forest", "gradient_boosting"),
 }
-PATH_KEYS = ("raw", "features", "train", "test", "model", "train_run", "metrics", "plots")
+PATH_KEYS = (
+    "raw",
+    "features",
+    "train",
+    "test",
+    "model",
+    "train_run",
+    "metrics",
+    "plots",
+    "drift",
+    "drift_summary",
+)
+CORRECTIONS = ("benjamini-hochberg", "bonferroni")
 
 
 @dataclass(frozen=True)
@@ -52,6 +64,18 @@ class MlflowParams:
 
 
 @dataclass(frozen=True)
+class MonitoringParams:
+    """Thresholds of `mlops monitor`; see the `monitoring:` section of params.yaml."""
+
+    batch: Path
+    alpha: float
+    correction: str
+    psi_threshold: float
+    psi_bins: int
+    drift_share: float
+
+
+@dataclass(frozen=True)
 class Paths:
     raw: Path
     features: Path
@@ -61,6 +85,8 @@ class Paths:
     train_run: Path
     metrics: Path
     plots: Path
+    drift: Path
+    drift_summary: Path
 
 
 @dataclass(frozen=True)
@@ -73,6 +99,7 @@ class Params:
     mlflow: MlflowParams
     paths: Paths
     gates: dict[str, MetricRule]
+    monitoring: MonitoringParams
     raw: dict[str, Any] = field(repr=False, compare=False)
 
 
@@ -118,10 +145,11 @@ class _Reader:
             )
         return float(value)
 
-    def integer(self, key: str) -> int:
+    def integer(self, key: str, low: int = 0) -> int:
         value = self.get(key)
-        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-            raise self.fail(key, f"must be a non-negative integer, got {value!r}", "fix the value")
+        if isinstance(value, bool) or not isinstance(value, int) or value < low:
+            kind = "a non-negative integer" if low == 0 else f"an integer >= {low}"
+            raise self.fail(key, f"must be {kind}, got {value!r}", "fix the value")
         return value
 
     def boolean(self, key: str) -> bool:
@@ -174,6 +202,24 @@ def _gates(read: _Reader) -> dict[str, MetricRule]:
             raise read.fail(f"{key}.gate", f"must be true or false, got {gate!r}", "fix the value")
         rules[name] = MetricRule(direction=rule["direction"], gate=gate, **tolerances)
     return rules
+
+
+def _monitoring(read: _Reader, root: Path) -> MonitoringParams:
+    share = read.get("monitoring.drift_share")
+    if isinstance(share, bool) or not isinstance(share, int | float) or not 0 < share <= 1:
+        raise read.fail(
+            "monitoring.drift_share",
+            f"must be a share in (0, 1], got {share!r}",
+            "e.g. 0.1 flags the data set when a tenth of its features drift",
+        )
+    return MonitoringParams(
+        batch=root / read.text("monitoring.batch"),
+        alpha=read.number("monitoring.alpha", 0.0, 1.0),
+        correction=read.choice("monitoring.correction", CORRECTIONS),
+        psi_threshold=read.number("monitoring.psi_threshold", 0.0, float("inf")),
+        psi_bins=read.integer("monitoring.psi_bins", low=2),
+        drift_share=float(share),
+    )
 
 
 def load_params(path: str | Path = DEFAULT_PARAMS_FILE) -> Params:
@@ -255,5 +301,6 @@ def load_params(path: str | Path = DEFAULT_PARAMS_FILE) -> Params:
             tracking_uri=read.text("mlflow.tracking_uri"),
         ),
         paths=Paths(**{key: root / read.text(f"paths.{key}") for key in PATH_KEYS}),
+        monitoring=_monitoring(read, root),
         raw=document,
     )

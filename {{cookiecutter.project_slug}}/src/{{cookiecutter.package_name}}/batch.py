@@ -1,0 +1,170 @@
+"""make-batch: a demo batch of "current data", drawn from the test split and optionally shifted.
+
+It lets a newcomer see `mlops monitor` stay quiet on data like the training
+data, and fire on a shifted mean or scale, a new category, or relabelled rows.
+Rows come from the held-out test split, so the model has not seen them.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .data import FILE_READERS, Features, read_table
+from .errors import DataError, ProjectError
+from .files import atomic_path
+from .params import Params
+
+
+def _assignment(text: str) -> tuple[str, str]:
+    name, sep, value = text.partition("=")
+    if not sep or not name or not value:
+        raise argparse.ArgumentTypeError(f"{text!r} is not FEATURE=VALUE")
+    return name, value
+
+
+def _share(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0 <= value <= 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a share between 0 and 1")
+    return value
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--rows", type=int, help="rows in the batch (default: the test split's)")
+    parser.add_argument("--seed", type=int, default=0, help="random seed (default: %(default)s)")
+    parser.add_argument(
+        "--shift-mean",
+        type=_assignment,
+        action="append",
+        default=[],
+        metavar="FEATURE=K",
+        help="add K standard deviations to a numeric feature (repeatable)",
+    )
+    parser.add_argument(
+        "--shift-scale",
+        type=_assignment,
+        action="append",
+        default=[],
+        metavar="FEATURE=K",
+        help="multiply a numeric feature's spread around its mean by K (repeatable)",
+    )
+    parser.add_argument(
+        "--new-category",
+        type=_assignment,
+        action="append",
+        default=[],
+        metavar="FEATURE=VALUE",
+        help="set a categorical feature to a value never seen in training, in a share of "
+        "the rows (--new-category-share) (repeatable)",
+    )
+    parser.add_argument(
+        "--new-category-share",
+        type=_share,
+        default=0.3,
+        metavar="P",
+        help="share of rows given the new category (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--label-shift",
+        type=_share,
+        default=0.0,
+        metavar="P",
+        help="relabel a share P of the rows: another class (classification) or another "
+        "row's target (regression)",
+    )
+    parser.add_argument(
+        "--no-labels", action="store_true", help="drop the target column, as unlabelled data"
+    )
+    parser.add_argument(
+        "--output",
+        type=Path,
+        help="CSV or Parquet file to write (default: monitoring.batch in params.yaml)",
+    )
+
+
+def _numeric_feature(name: str, features: Features) -> str:
+    if name not in features.numeric:
+        known = ", ".join(features.numeric) or "(none)"
+        raise ProjectError(f"{name!r} is not a numeric feature; use one of {known}")
+    return name
+
+
+def sample(pool: pd.DataFrame, rows: int, rng: np.random.Generator) -> pd.DataFrame:
+    """Rows without replacement when the pool is big enough, else with replacement."""
+    replace = rows > len(pool)
+    chosen = rng.choice(len(pool), size=rows, replace=replace)
+    return pool.iloc[chosen].reset_index(drop=True)
+
+
+def shift(
+    batch: pd.DataFrame,
+    reference: pd.DataFrame,
+    features: Features,
+    args: argparse.Namespace,
+    rng: np.random.Generator,
+    task: str,
+) -> pd.DataFrame:
+    """Apply the requested shifts; scales come from the reference, so K is in its units."""
+    batch = batch.copy()
+    for name, value in args.shift_mean:
+        column = _numeric_feature(name, features)
+        std = float(pd.to_numeric(reference[column]).std())
+        batch[column] = pd.to_numeric(batch[column]) + float(value) * std
+    for name, value in args.shift_scale:
+        column = _numeric_feature(name, features)
+        mean = float(pd.to_numeric(reference[column]).mean())
+        batch[column] = mean + (pd.to_numeric(batch[column]) - mean) * float(value)
+    for name, value in args.new_category:
+        if name not in features.categorical:
+            raise ProjectError(
+                f"{name!r} is not a categorical feature; use one of "
+                f"{', '.join(features.categorical) or '(none: the data has no categories)'}"
+            )
+        rows = rng.random(len(batch)) < args.new_category_share
+        batch[name] = batch[name].astype("object")
+        batch.loc[rows, name] = value
+    if args.label_shift:
+        target = features.target
+        rows = np.flatnonzero(rng.random(len(batch)) < args.label_shift)
+        labels = batch[target].to_numpy(copy=True)
+        if task == "classification":
+            classes = np.array(sorted(pd.unique(reference[target].dropna())))
+            if len(classes) < 2:
+                raise DataError(f"{target!r} has a single class; there is nothing to shift to")
+            positions = np.searchsorted(classes, labels[rows])
+            labels[rows] = classes[(positions + 1) % len(classes)]
+        else:
+            labels[rows] = labels[rng.permutation(rows)]
+        batch[target] = labels
+    return batch
+
+
+def run(params: Params, args: argparse.Namespace) -> None:
+    features = Features.load(params.paths.features)
+    pool = read_table(params.paths.test, "split")
+    reference = read_table(params.paths.train, "split")
+    rows = len(pool) if args.rows is None else args.rows
+    if rows < 1:
+        raise ProjectError(f"--rows {rows}: give a positive number of rows")
+    output = args.output or params.monitoring.batch
+    if output.suffix.lower() not in FILE_READERS:
+        raise ProjectError(f"--output {output}: use a .csv or .parquet file name")
+
+    rng = np.random.default_rng(args.seed)
+    batch = shift(sample(pool, rows, rng), reference, features, args, rng, params.task)
+    if args.no_labels:
+        batch = batch.drop(columns=features.target)
+    with atomic_path(Path(output)) as staged:
+        if output.suffix.lower() == ".csv":
+            batch.to_csv(staged, index=False)
+        else:
+            batch.to_parquet(staged, index=False)
+    note = " (drawn with replacement: more rows than the test split)" if rows > len(pool) else ""
+    print(f"make-batch: {rows} rows from {params.paths.test.name}{note} -> {output}")

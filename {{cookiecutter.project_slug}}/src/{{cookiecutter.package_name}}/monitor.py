@@ -1,0 +1,285 @@
+"""monitor: check a batch of current data for drift, and the model's metrics on it.
+
+Order matters: the batch is validated first (a batch that breaks the data
+contract is reported as invalid, not as drift), then every feature is compared
+with the training data, and, when the batch carries the target, the model is
+scored on it and compared with metrics.json through the `gates:` rules.
+
+Exit codes: 0 no drift and no degradation; 1 drift or degradation; 2 an error
+(bad params, missing files); 3 the batch failed validation.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from . import gate
+from .data import FILE_READERS, Features, model_inputs, read_table
+from .drift import DriftResult, ReferenceProfile, detect
+from .errors import DataError, ProjectError
+from .files import atomic_path, read_json, write_json
+from .params import Params
+
+EXIT_OK = 0
+EXIT_DRIFT = 1
+EXIT_INVALID = 3
+EXIT_CODES_HELP = (
+    "exit codes: 0 no drift and no degradation; 1 drift or degradation (0 with --no-fail); "
+    "2 error; 3 the batch failed validation"
+)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.epilog = EXIT_CODES_HELP
+    parser.add_argument(
+        "--batch",
+        type=Path,
+        help="CSV or Parquet file of current data (default: monitoring.batch in params.yaml)",
+    )
+    parser.add_argument(
+        "--no-fail",
+        action="store_true",
+        help="exit 0 on drift or degradation (the verdicts stay in the report and, "
+        "under GitHub Actions, in the step outputs); errors still exit non-zero",
+    )
+
+
+def read_batch(path: Path) -> pd.DataFrame:
+    reader = FILE_READERS.get(path.suffix.lower())
+    if reader is None:
+        raise DataError(f"batch {path}: not a .csv or .parquet file; convert it or fix the path")
+    if not path.is_file():
+        raise DataError(
+            f"batch {path} does not exist; make a demo one with `mlops make-batch`, "
+            "or point monitoring.batch in params.yaml (or --batch) at your data"
+        )
+    try:
+        frame = reader(path)
+    except Exception as error:  # the readers raise many types; all mean "unreadable"
+        raise DataError(f"could not read batch {path}: {error}; check the file's format") from None
+    if frame.empty:
+        raise DataError(f"batch {path} has no rows; monitor a batch with data")
+    frame.columns = [str(column) for column in frame.columns]
+    return frame
+
+
+def validate_batch(frame: pd.DataFrame, params: Params):
+    """The project's data validation (Great Expectations) on the batch, imported only here."""
+    try:
+        validation = importlib.import_module(".validation", __package__)
+    except ModuleNotFoundError as error:
+        if error.name != f"{__package__}.validation":
+            raise
+        raise ProjectError(
+            f"{__package__}.validation is missing, so the batch cannot be validated before "
+            "the drift check; restore src/<package>/validation.py from the template"
+        ) from None
+    return validation.validate_frame(frame, params)
+
+
+def batch_performance(params: Params, batch: pd.DataFrame, features: Features) -> dict | None:
+    """The model's metrics on the labelled rows of the batch, judged against metrics.json."""
+    if features.target not in batch.columns:
+        return None
+    labelled = batch[batch[features.target].notna()]
+    if labelled.empty:
+        return None
+    if not params.paths.model.is_dir():
+        raise DataError(f"{params.paths.model} is missing; run `dvc repro` (or `dvc pull`) first")
+    if not params.paths.metrics.is_file():
+        raise DataError(f"{params.paths.metrics} is missing; run `dvc repro evaluate` first")
+    import mlflow.sklearn
+
+    from .metrics import classification_metrics, regression_metrics
+
+    model = mlflow.sklearn.load_model(str(params.paths.model))
+    inputs, target = model_inputs(labelled, features), labelled[features.target].to_numpy()
+    predictions = model.predict(inputs)
+    try:
+        if params.task == "classification":
+            scores = classification_metrics(
+                target, predictions, model.predict_proba(inputs), list(model.classes_)
+            )
+        else:
+            scores = regression_metrics(target, predictions)
+    except (TypeError, ValueError) as error:
+        raise DataError(
+            f"cannot score the model on the batch's {features.target!r} column ({error}); "
+            "check that its labels are of the kind the model was trained on"
+        ) from None
+    comparisons = gate.compare(read_json(params.paths.metrics), scores, params.gates)
+    failed = gate.failures(comparisons)
+    return {
+        "labelled_rows": len(labelled),
+        "metrics": scores,
+        "degraded": bool(failed),
+        "comparisons": [
+            {
+                "metric": c.name,
+                "baseline": c.baseline,
+                "batch": c.candidate,
+                "verdict": c.verdict,
+                "explanation": c.explain(),
+            }
+            for c in comparisons
+        ],
+    }
+
+
+def status_of(drift: DriftResult | None, performance: dict | None) -> str:
+    drifted = drift is not None and drift.detected
+    degraded = performance is not None and performance["degraded"]
+    if drifted and degraded:
+        return "drift and degradation"
+    return "drift" if drifted else "degradation" if degraded else "ok"
+
+
+def _number(value: Any) -> str:
+    if value is None:
+        return "n/a"
+    return f"{value:.2e}" if 0 < abs(value) < 1e-3 else f"{value:.4f}"
+
+
+def render_markdown(report: dict[str, Any], validation_markdown: str | None = None) -> str:
+    lines = ["## Drift and performance monitoring", ""]
+    lines.append(f"Batch `{report['batch']}` ({report['batch_rows']} rows) against the training")
+    lines.append(f"data `{report['reference']}` ({report['reference_rows']} rows).")
+    lines.append("")
+    if report["status"] == "invalid":
+        lines += ["**Verdict: the batch failed validation**; drift was not checked.", ""]
+        if validation_markdown:
+            lines += [validation_markdown, ""]
+        return "\n".join(lines)
+    drift = report["drift"]
+    verdict = "drift detected" if drift["detected"] else "no drift"
+    lines.append(
+        f"**Data drift: {verdict}**: {len(drift['drifted_features'])} of "
+        f"{len(drift['features'])} features drifted ({drift['share']:.0%}; the threshold is "
+        f"{drift['threshold']:.0%}). A feature drifts when its p-value after "
+        f"{drift['correction']} correction is below {report['settings']['alpha']} and its "
+        f"PSI exceeds {report['settings']['psi_threshold']}."
+    )
+    lines.append("")
+    performance = report["performance"]
+    if performance is None:
+        lines.append("**Model performance: not checked** (the batch has no labels).")
+    else:
+        verdict = "degraded" if performance["degraded"] else "no degradation"
+        lines.append(
+            f"**Model performance: {verdict}** on {performance['labelled_rows']} labelled rows."
+        )
+        lines += ["", "| metric | evaluation | batch | verdict |", "| --- | --- | --- | --- |"]
+        lines += [
+            f"| {c['metric']} | {_number(c['baseline'])} | {_number(c['batch'])} | {c['verdict']} |"
+            for c in performance["comparisons"]
+        ]
+    lines += [
+        "",
+        "| feature | test | statistic | p-value | adjusted p-value | PSI | drifted? |",
+        "| --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for feature in drift["features"]:
+        unseen = feature["unseen_categories"]
+        note = f" ({len(unseen)} unseen categories)" if unseen else ""
+        lines.append(
+            f"| {feature['feature']}{note} | {feature['test']} | {_number(feature['statistic'])} "
+            f"| {_number(feature['p_value'])} | {_number(feature['p_adjusted'])} "
+            f"| {_number(feature['psi'])} | {'**yes**' if feature['drifted'] else 'no'} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def write_reports(params: Params, report: dict[str, Any], markdown: str) -> None:
+    write_json(params.paths.drift, report)
+    with atomic_path(params.paths.drift_summary) as staged:
+        staged.write_text(markdown, encoding="utf-8")
+
+
+def github_outputs(report: dict[str, Any]) -> None:
+    """Under GitHub Actions, expose the verdicts as step outputs for the next jobs."""
+    target = os.environ.get("GITHUB_OUTPUT")
+    if not target:
+        return
+    drifted = report["drift"] is not None and report["drift"]["detected"]
+    degraded = report["performance"] is not None and report["performance"]["degraded"]
+    with open(target, "a", encoding="utf-8") as handle:
+        handle.write(f"status={report['status']}\n")
+        handle.write(f"drift={str(drifted).lower()}\n")
+        handle.write(f"degraded={str(degraded).lower()}\n")
+
+
+def _shown(path: Path, root: Path) -> str:
+    """A path relative to the project when it is inside it, else as given."""
+    path = Path(os.path.abspath(path))
+    return str(path.relative_to(root)) if path.is_relative_to(root) else str(path)
+
+
+def run(params: Params, args: argparse.Namespace) -> int:
+    batch_path = Path(args.batch) if getattr(args, "batch", None) else params.monitoring.batch
+    batch = read_batch(batch_path)
+    features = Features.load(params.paths.features)
+    reference = read_table(params.paths.train, "split")
+    report: dict[str, Any] = {
+        "batch": _shown(batch_path, params.root),
+        "batch_rows": len(batch),
+        "reference": _shown(params.paths.train, params.root),
+        "reference_rows": len(reference),
+        "settings": {
+            "alpha": params.monitoring.alpha,
+            "correction": params.monitoring.correction,
+            "psi_threshold": params.monitoring.psi_threshold,
+            "psi_bins": params.monitoring.psi_bins,
+            "drift_share": params.monitoring.drift_share,
+        },
+        "validation": None,
+        "drift": None,
+        "performance": None,
+    }
+
+    validation = validate_batch(batch, params)
+    report["validation"] = validation.to_dict()
+    if not validation.success:
+        report.update(status="invalid", exit_code=EXIT_INVALID)
+        write_reports(params, report, render_markdown(report, validation.to_markdown()))
+        github_outputs(report)
+        print(
+            f"monitor: batch {report['batch']} failed validation; see "
+            f"{_shown(params.paths.drift_summary, params.root)}"
+        )
+        return EXIT_INVALID
+
+    missing = [column for column in features.columns if column not in batch.columns]
+    if missing:
+        raise DataError(
+            f"batch {report['batch']} lacks feature columns {', '.join(missing)}; "
+            "monitor a batch with the columns the model was trained on"
+        )
+    profile = ReferenceProfile.build(reference, features, params.monitoring.psi_bins)
+    drift = detect(profile, batch, params.monitoring)
+    performance = batch_performance(params, batch, features)
+    report["drift"] = drift.to_dict()
+    report["performance"] = performance
+    report["status"] = status_of(drift, performance)
+    code = EXIT_OK if report["status"] == "ok" else EXIT_DRIFT
+    report["exit_code"] = code
+    write_reports(params, report, render_markdown(report))
+    github_outputs(report)
+
+    drifted = ", ".join(drift.drifted_features) or "none"
+    print(
+        f"monitor: {report['status']}; {len(drift.drifted_features)}/{len(drift.features)} "
+        f"features drifted ({drifted}) -> "
+        f"{_shown(params.paths.drift, params.root)}"
+    )
+    for comparison in (performance or {}).get("comparisons", []):
+        if comparison["verdict"] == gate.REGRESSED:
+            print(f"  {comparison['explanation']}")
+    if code != EXIT_OK and getattr(args, "no_fail", False):
+        return EXIT_OK
+    return code
