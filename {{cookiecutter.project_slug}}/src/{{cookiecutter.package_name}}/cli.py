@@ -27,6 +27,9 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "stages.evaluate",
         "score the model on the test set; write metrics.json and plots",
     ),
+    "report": ("report", "compare the results with the baseline revision; write report.md"),
+    "gate": ("pr_gate", "exit 1 if a metric regressed beyond its tolerance against the baseline"),
+    "comment": ("comment", "post report.md on the pull request as one comment, updated in place"),
 }
 
 

@@ -21,7 +21,21 @@ MODEL_TYPES = {
     "classification": ("logistic_regression", "random_forest", "gradient_boosting"),
     "regression": ("ridge", "random_forest", "gradient_boosting"),
 }
-PATH_KEYS = ("raw", "features", "train", "test", "model", "train_run", "metrics", "plots")
+PATH_KEYS = (
+    "raw",
+    "features",
+    "train",
+    "test",
+    "model",
+    "train_run",
+    "metrics",
+    "plots",
+    "validation",
+    "validation_summary",
+    "report",
+    "report_plots",
+)
+POSTERS = ("cml", "builtin")
 
 
 @dataclass(frozen=True)
@@ -61,6 +75,17 @@ class Paths:
     train_run: Path
     metrics: Path
     plots: Path
+    validation: Path
+    validation_summary: Path
+    report: Path
+    report_plots: Path
+
+
+@dataclass(frozen=True)
+class ReportParams:
+    baseline: str
+    poster: str
+    publish_images: bool
 
 
 @dataclass(frozen=True)
@@ -73,6 +98,7 @@ class Params:
     mlflow: MlflowParams
     paths: Paths
     gates: dict[str, MetricRule]
+    report: ReportParams
     raw: dict[str, Any] = field(repr=False, compare=False)
 
 
@@ -238,6 +264,18 @@ def load_params(path: str | Path = DEFAULT_PARAMS_FILE) -> Params:
             "remove it from the feature lists",
         )
 
+    report = ReportParams(
+        baseline=read.text("report.baseline"),
+        poster=read.choice("report.poster", POSTERS),
+        publish_images=read.boolean("report.publish_images"),
+    )
+    if report.publish_images and report.poster != "cml":
+        raise read.fail(
+            "report.publish_images",
+            f"is true while report.poster is {report.poster!r}, which cannot upload images",
+            "set report.poster: cml, or report.publish_images: false",
+        )
+
     root = path.resolve().parent
     return Params(
         gates=_gates(read),
@@ -254,6 +292,7 @@ def load_params(path: str | Path = DEFAULT_PARAMS_FILE) -> Params:
             experiment=read.text("mlflow.experiment"),
             tracking_uri=read.text("mlflow.tracking_uri"),
         ),
+        report=report,
         paths=Paths(**{key: root / read.text(f"paths.{key}") for key in PATH_KEYS}),
         raw=document,
     )
