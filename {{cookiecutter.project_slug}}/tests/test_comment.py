@@ -108,6 +108,11 @@ def test_cml_updates_one_comment_without_publishing_images(write_params, tmp_pat
     ]
 
 
+def test_an_unknown_poster_is_named(write_params):
+    with pytest.raises(ParamsError, match=r"`report.poster` is 'gitlab'"):
+        load_params(write_params(report={"poster": "gitlab"}))
+
+
 def test_publishing_images_needs_cml(write_params):
     with pytest.raises(ParamsError, match=r"report\.publish_images"):
         load_params(write_params(report={"poster": "builtin", "publish_images": True}))

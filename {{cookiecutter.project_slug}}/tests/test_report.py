@@ -17,6 +17,7 @@ from {{ cookiecutter.package_name }}.report import (
     render,
     verdict,
 )
+from {{ cookiecutter.package_name }}.report import run as run_report
 
 RULES = {
     "f1": MetricRule("higher", abs_tolerance=0.01),
@@ -188,3 +189,20 @@ def test_gather_reads_the_baseline_from_git(repository):
 def test_a_missing_baseline_says_how_to_fetch_it(repository):
     with pytest.raises(BaselineError, match=r"`git fetch origin release:release`"):
         gather(repository, "release")
+
+
+def test_report_writes_markdown_charts_and_the_job_summary(repository, tmp_path, monkeypatch):
+    summary = tmp_path / "summary.md"
+    summary.write_text("earlier step\n")
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))
+    assert run_report(repository, Namespace(baseline=None, output=None)) == 0
+    markdown = repository.paths.report.read_text(encoding="utf-8")
+    assert markdown.startswith("## ✅ Quality gate passed: every metric is identical to `main`")
+    assert summary.read_text(encoding="utf-8") == "earlier step\n" + markdown + "\n"
+    assert (repository.paths.report_plots / "metrics.png").read_bytes()[:4] == b"\x89PNG"
+    assert "![" not in markdown
+
+
+def test_published_images_are_linked_from_the_report():
+    markdown = render(inputs({"f1": 0.9}, {"f1": 0.95}, images=("reports/pr/metrics.png",)))
+    assert "![metrics](reports/pr/metrics.png)" in markdown

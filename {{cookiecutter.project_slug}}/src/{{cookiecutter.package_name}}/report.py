@@ -386,5 +386,7 @@ def run(params: Params, args: argparse.Namespace) -> int:
         with open(summary, "a", encoding="utf-8") as handle:
             handle.write(markdown + "\n")
     print(markdown.splitlines()[0].removeprefix("## "))
-    print(f"report: wrote {output} and {len(pngs)} charts in {params.paths.report_plots}")
+    shown = os.path.relpath(output, params.root)
+    charts = os.path.relpath(params.paths.report_plots, params.root)
+    print(f"report: wrote {shown}, and {len(pngs)} PNG charts in {charts}/")
     return 0
