@@ -2,6 +2,7 @@ import json
 import os
 import stat
 from argparse import Namespace
+from pathlib import Path
 
 import pytest
 
@@ -10,6 +11,7 @@ from {{ cookiecutter.package_name }}.comment import (
     MAX_BODY,
     TITLE,
     PullRequest,
+    cml_command,
     comment_body,
     find_marked,
     next_page,
@@ -111,6 +113,11 @@ def test_cml_updates_one_comment_without_publishing_images(write_params, tmp_pat
 def test_an_unknown_poster_is_named(write_params):
     with pytest.raises(ParamsError, match=r"`report.poster` is 'gitlab'"):
         load_params(write_params(report={"poster": "gitlab"}))
+
+
+def test_cml_publishes_images_only_when_asked():
+    assert "--publish=false" in cml_command(Path("report.md"), publish_images=False)
+    assert "--publish=true" in cml_command(Path("report.md"), publish_images=True)
 
 
 def test_publishing_images_needs_cml(write_params):

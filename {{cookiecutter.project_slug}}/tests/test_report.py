@@ -201,6 +201,14 @@ def test_report_writes_markdown_charts_and_the_job_summary(repository, tmp_path,
     assert summary.read_text(encoding="utf-8") == "earlier step\n" + markdown + "\n"
     assert (repository.paths.report_plots / "metrics.png").read_bytes()[:4] == b"\x89PNG"
     assert "![" not in markdown
+    assert "- MLflow: no training run recorded in this workspace." in markdown
+    repository.paths.train_run.parent.mkdir(parents=True)
+    repository.paths.train_run.write_text(json.dumps({"run_id": "abc", "experiment": "e"}))
+    assert run_report(repository, Namespace(baseline=None, output=None)) == 0
+    markdown = repository.paths.report.read_text(encoding="utf-8")
+    assert "MLflow run `abc` (experiment `e`) in `sqlite:///mlflow.db (this checkout's store)`" in (
+        markdown
+    )
 
 
 def test_published_images_are_linked_from_the_report():

@@ -363,7 +363,11 @@ def _read_optional_json(path: Path) -> dict[str, Any] | None:
 def _mlflow_store(params: Params) -> str:
     from . import tracking  # imports mlflow: paid only here
 
-    return tracking.redact(tracking.tracking_uri(params))
+    uri = tracking.redact(tracking.tracking_uri(params))
+    local = Path(uri.removeprefix("sqlite:///"))
+    if uri.startswith("sqlite:///") and local.is_relative_to(params.root):
+        return f"sqlite:///{local.relative_to(params.root).as_posix()} (this checkout's store)"
+    return uri
 
 
 def run(params: Params, args: argparse.Namespace) -> int:
