@@ -132,9 +132,10 @@ def check_markdown(markdown: str) -> list[list[str]]:
         )
         assert low < high
         for values in series:
-            numbers = [float(value) for value in values.split(",")]
+            numbers = [value.strip() for value in values.split(",")]
             assert len(numbers) == len(labels)
-            assert all(low <= number <= high for number in numbers)
+            assert all(re.fullmatch(r"[+-]?(?:\d+(?:\.\d+)?|\.\d+)", n) for n in numbers)
+            assert all(low <= float(number) <= high for number in numbers)
     return headers
 
 

@@ -23,6 +23,8 @@ RULES = {
     "f1": MetricRule("higher", abs_tolerance=0.01),
     "rmse": MetricRule("lower", rel_tolerance=0.02),
 }
+# A number as Mermaid's xychart grammar reads it: no exponent notation.
+MERMAID_NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d+)?|\.\d+)")
 LOCK = {"stages": {"ingest": {"outs": [{"path": "data/raw/data.parquet", "md5": "a" * 32}]}}}
 PARAMS = {"model": {"type": "ridge", "hyperparameters": {"ridge": {"alpha": 1.0}}}}
 
@@ -59,11 +61,14 @@ def check_markdown(markdown: str) -> None:
         assert block.count("[") == block.count("]") and block.count('"') % 2 == 0
         labels = re.search(r"x-axis \[(.*)\]", block).group(1)
         width = len(re.findall(r'"[^"]*"', labels))
-        for series in re.findall(r"(?:bar|line) \[(.*)\]", block):
-            values = [float(value) for value in series.split(",")]
-            assert len(values) == width
         low, high = re.search(r"y-axis \"[^\"]*\" (\S+) --> (\S+)", block).groups()
+        assert MERMAID_NUMBER.fullmatch(low) and MERMAID_NUMBER.fullmatch(high)
         assert float(low) < float(high)
+        for series in re.findall(r"(?:bar|line) \[(.*)\]", block):
+            values = [value.strip() for value in series.split(",")]
+            assert len(values) == width
+            assert all(MERMAID_NUMBER.fullmatch(value) for value in values), values
+            assert all(float(low) <= float(value) <= float(high) for value in values)
 
 
 def test_improvement_passes_and_says_so_first():
@@ -214,3 +219,10 @@ def test_report_writes_markdown_charts_and_the_job_summary(repository, tmp_path,
 def test_published_images_are_linked_from_the_report():
     markdown = render(inputs({"f1": 0.9}, {"f1": 0.95}, images=("reports/pr/metrics.png",)))
     assert "![metrics](reports/pr/metrics.png)" in markdown
+
+
+def test_chart_numbers_never_use_exponents():
+    report = inputs({"f1": 0.00001, "rmse": 0.00002}, {"f1": 0.9, "rmse": 0.00001})
+    markdown = render(report)
+    assert "e-0" not in markdown.split("### Parameters")[0].split("```mermaid", 1)[1]
+    check_markdown(markdown)

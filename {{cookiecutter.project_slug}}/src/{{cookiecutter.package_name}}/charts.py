@@ -31,11 +31,13 @@ def _label(text: str) -> str:
 
 
 def _bound(largest: float) -> float:
-    return next((bound for bound in NICE_BOUNDS if largest <= bound), math.ceil(largest))
+    return next((bound for bound in NICE_BOUNDS if largest <= bound), float(math.ceil(largest)))
 
 
-def _number(value: float) -> str:
-    return f"{value:.4g}" if abs(value) < 1e4 else f"{value:.0f}"
+def _number(value: float, decimals: int = 4) -> str:
+    """Fixed-point text: Mermaid's grammar has no exponent notation (1e-05)."""
+    text = f"{value:.{decimals}f}".rstrip("0").rstrip(".")
+    return "0" if text in ("", "-0") else text
 
 
 def change_chart(comparisons: list[Comparison], baseline: str) -> str | None:
@@ -46,14 +48,14 @@ def change_chart(comparisons: list[Comparison], baseline: str) -> str | None:
         return None
     bound = _bound(max(abs(value) for _, value in points))
     names = ", ".join(f'"{_label(name)}"' for name, _ in points)
-    values = ", ".join(f"{value:g}" for _, value in points)
+    values = ", ".join(_number(value, 2) for _, value in points)
     return "\n".join(
         [
             "```mermaid",
             "xychart-beta",
             f'    title "Change against {_label(baseline)} (%, above 0 is better)"',
             f"    x-axis [{names}]",
-            f'    y-axis "change (%)" {-bound:g} --> {bound:g}',
+            f'    y-axis "change (%)" {_number(-bound)} --> {_number(bound)}',
             f"    bar [{values}]",
             "```",
         ]
@@ -81,7 +83,7 @@ def values_chart(comparisons: list[Comparison], baseline: str) -> str | None:
             "xychart-beta",
             f'    title "Scores: {_label(baseline)} (bars) and this branch (line)"',
             f"    x-axis [{names}]",
-            f'    y-axis "score" {floor:g} --> 1',
+            f'    y-axis "score" {_number(floor)} --> 1',
             f"    bar [{', '.join(_number(c.baseline) for c in pairs)}]",
             f"    line [{', '.join(_number(c.candidate) for c in pairs)}]",
             "```",
