@@ -12,8 +12,9 @@ import re
 from pathlib import Path
 
 from .files import atomic_path
-from .gate import Comparison
+from .gate import IMPROVED, REGRESSED, Comparison
 
+BRANCH_COLORS = {IMPROVED: "#2ca02c", REGRESSED: "#d62728"}
 NICE_BOUNDS = (0.5, 1, 2, 5, 10, 20, 50, 100, 200, 500, 1000)
 
 
@@ -107,7 +108,11 @@ def write_pngs(comparisons: list[Comparison], folder: Path, baseline: str) -> li
                     (label, value, color)
                     for label, value, color in (
                         (baseline, comparison.baseline, "#9e9e9e"),
-                        ("branch", comparison.candidate, "#1f77b4"),
+                        (
+                            "branch",
+                            comparison.candidate,
+                            BRANCH_COLORS.get(comparison.verdict, "#1f77b4"),
+                        ),
                     )
                     if value is not None
                 ]
@@ -116,6 +121,7 @@ def write_pngs(comparisons: list[Comparison], folder: Path, baseline: str) -> li
                 )
                 ax.bar_label(bars, labels=[_number(s[1]) for s in sides], fontsize=8)
                 ax.set_title(comparison.name, fontsize=10)
+                ax.margins(y=0.15)
                 ax.tick_params(labelsize=8)
             figure.suptitle(f"Test-set metrics: {baseline} and this branch")
             figure.savefig(staged / "metrics.png", dpi=110)
