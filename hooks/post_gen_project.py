@@ -15,6 +15,9 @@ from pathlib import Path
 # (answer, value) -> paths that exist only for *other* values of that answer.
 UNCHOSEN = {
     ("license", "none"): ["LICENSE"],
+    # One pull-request workflow per poster: the CML one installs CML with npm.
+    ("pr_reporter", "cml"): [".github/workflows/pr-report-builtin.yml"],
+    ("pr_reporter", "builtin"): [".github/workflows/pr-report-cml.yml"],
 }
 
 

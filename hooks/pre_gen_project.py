@@ -16,6 +16,7 @@ CHOICES = {
     "python_version": ("3.11", "3.12", "3.13"),
     "task": ("classification", "regression"),
     "license": ("MIT", "Apache-2.0", "BSD-3-Clause", "none"),
+    "pr_reporter": ("cml", "builtin"),
 }
 
 # Top-level modules the generated project imports (or that its tools rely on):

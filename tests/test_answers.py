@@ -33,6 +33,7 @@ GOOD = {
     "task": "classification",
     "license": "MIT",
     "retrain_cron": "0 6 * * 1",
+    "pr_reporter": "cml",
 }
 
 BAD_ANSWERS = [
@@ -74,7 +75,12 @@ def test_every_bad_answer_is_reported_at_once():
 
 @pytest.mark.parametrize(
     ("key", "value"),
-    [("task", "clustering"), ("license", "GPL-3.0"), ("python_version", "3.9")],
+    [
+        ("task", "clustering"),
+        ("license", "GPL-3.0"),
+        ("python_version", "3.9"),
+        ("pr_reporter", "gitlab"),
+    ],
 )
 def test_unknown_choice_is_named_with_the_accepted_values(key, value):
     errors = pre_gen.validate({**GOOD, key: value})

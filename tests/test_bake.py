@@ -18,6 +18,7 @@ OPTIONS = {
     "task": ["classification", "regression"],
     "python_version": ["3.12", "3.11", "3.13"],
     "license": ["MIT", "Apache-2.0", "BSD-3-Clause", "none"],
+    "pr_reporter": ["cml", "builtin"],
 }
 
 
@@ -52,7 +53,10 @@ COMMON_FILES = {
     "src/{pkg}/__main__.py",
     "src/{pkg}/check.py",
     "src/{pkg}/batch.py",
+    "src/{pkg}/baseline.py",
+    "src/{pkg}/charts.py",
     "src/{pkg}/cli.py",
+    "src/{pkg}/comment.py",
     "src/{pkg}/data.py",
     "src/{pkg}/drift.py",
     "src/{pkg}/errors.py",
@@ -62,6 +66,8 @@ COMMON_FILES = {
     "src/{pkg}/model.py",
     "src/{pkg}/monitor.py",
     "src/{pkg}/params.py",
+    "src/{pkg}/pr_gate.py",
+    "src/{pkg}/report.py",
     "src/{pkg}/tracking.py",
     "src/{pkg}/stages/__init__.py",
     "src/{pkg}/stages/evaluate.py",
@@ -73,12 +79,14 @@ COMMON_FILES = {
     "tests/test_check.py",
     "tests/test_cli.py",
     "tests/test_drift.py",
+    "tests/test_comment.py",
     "tests/test_gate.py",
     "tests/test_ingest.py",
     "tests/test_metrics.py",
     "tests/test_monitor.py",
     "tests/test_params.py",
     "tests/test_pipeline.py",
+    "tests/test_report.py",
 }
 
 
@@ -86,6 +94,7 @@ def expected_files(variant: dict[str, str], package: str) -> set[str]:
     files = {path.format(pkg=package) for path in COMMON_FILES}
     if variant["license"] != "none":
         files.add("LICENSE")
+    files.add(f".github/workflows/pr-report-{variant['pr_reporter']}.yml")
     return files
 
 
@@ -153,6 +162,7 @@ def test_config_files_parse_and_carry_the_answers(baked, variant):
     expected_source = {"classification": "sklearn:breast_cancer", "regression": "sklearn:diabetes"}
     assert params["data"]["source"] == expected_source[variant["task"]]
     assert params["model"]["type"] in params["model"]["hyperparameters"]
+    assert params["report"]["poster"] == variant["pr_reporter"]
 
     dvc = yaml.safe_load((project / "dvc.yaml").read_text(encoding="utf-8"))
     assert list(dvc["stages"]) == ["ingest", "split", "train", "evaluate"]

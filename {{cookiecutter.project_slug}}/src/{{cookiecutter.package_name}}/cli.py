@@ -34,6 +34,9 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "(exit 0 ok, 1 drift/degradation, 2 error, 3 invalid batch)",
     ),
     "make-batch": ("batch", "write a demo batch from the test split, optionally shifted"),
+    "report": ("report", "compare the results with the baseline revision; write report.md"),
+    "gate": ("pr_gate", "exit 1 if a metric regressed beyond its tolerance against the baseline"),
+    "comment": ("comment", "post report.md on the pull request as one comment, updated in place"),
 }
 
 

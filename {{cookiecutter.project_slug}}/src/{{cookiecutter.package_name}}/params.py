@@ -32,8 +32,13 @@ PATH_KEYS = (
     "plots",
     "drift",
     "drift_summary",
+    "validation",
+    "validation_summary",
+    "report",
+    "report_plots",
 )
 CORRECTIONS = ("benjamini-hochberg", "bonferroni")
+POSTERS = ("cml", "builtin")
 
 
 @dataclass(frozen=True)
@@ -87,6 +92,17 @@ class Paths:
     plots: Path
     drift: Path
     drift_summary: Path
+    validation: Path
+    validation_summary: Path
+    report: Path
+    report_plots: Path
+
+
+@dataclass(frozen=True)
+class ReportParams:
+    baseline: str
+    poster: str
+    publish_images: bool
 
 
 @dataclass(frozen=True)
@@ -100,6 +116,7 @@ class Params:
     paths: Paths
     gates: dict[str, MetricRule]
     monitoring: MonitoringParams
+    report: ReportParams
     raw: dict[str, Any] = field(repr=False, compare=False)
 
 
@@ -284,6 +301,18 @@ def load_params(path: str | Path = DEFAULT_PARAMS_FILE) -> Params:
             "remove it from the feature lists",
         )
 
+    report = ReportParams(
+        baseline=read.text("report.baseline"),
+        poster=read.choice("report.poster", POSTERS),
+        publish_images=read.boolean("report.publish_images"),
+    )
+    if report.publish_images and report.poster != "cml":
+        raise read.fail(
+            "report.publish_images",
+            f"is true while report.poster is {report.poster!r}, which cannot upload images",
+            "set report.poster: cml, or report.publish_images: false",
+        )
+
     root = path.resolve().parent
     return Params(
         gates=_gates(read),
@@ -300,6 +329,7 @@ def load_params(path: str | Path = DEFAULT_PARAMS_FILE) -> Params:
             experiment=read.text("mlflow.experiment"),
             tracking_uri=read.text("mlflow.tracking_uri"),
         ),
+        report=report,
         paths=Paths(**{key: root / read.text(f"paths.{key}") for key in PATH_KEYS}),
         monitoring=_monitoring(read, root),
         raw=document,

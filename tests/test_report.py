@@ -1,0 +1,240 @@
+"""The pull-request report and gate in a real git repository made from a baked project.
+
+History built once for the module, as a team would make it:
+
+    main:  bake (no metrics) --- weak model (C=0.001) --- default model (C=1.0)
+    first:  the weak model, branched before main had any metrics
+    improve: the default model, branched from the weak main
+    regress: the weak model again, branched from the improved main
+
+then shallow and full clones of `regress`, the way CI checks a pull request out.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from markdown_it import MarkdownIt
+
+from .conftest import bake
+
+pytestmark = pytest.mark.slow
+
+WEAK, DEFAULT = 0.001, 1.0
+
+
+@dataclass
+class Outcome:
+    report: str
+    report_stdout: str
+    gate_code: int
+    gate_stdout: str
+    gate_stderr: str
+
+
+@dataclass
+class History:
+    project: Path
+    env: object
+    outcomes: dict[str, Outcome]
+
+    def git(self, *args: str, cwd: Path | None = None) -> str:
+        return self.env.run(["git", *args], cwd=cwd or self.project).stdout.strip()
+
+
+def set_c(project: Path, value: float) -> None:
+    path = project / "params.yaml"
+    text = path.read_text()
+    path.write_text(re.sub(r"(\n      C: )\S+", rf"\g<1>{value}", text, count=1))
+
+
+def report_and_gate(env, cwd: Path, *extra: str) -> Outcome:
+    reported = env.run(["mlops", "report", *extra], cwd=cwd)
+    gate = env.run(["mlops", "gate", *extra], cwd=cwd, check=False)
+    return Outcome(
+        (cwd / "report.md").read_text(encoding="utf-8"),
+        reported.stdout,
+        gate.returncode,
+        gate.stdout,
+        gate.stderr,
+    )
+
+
+@pytest.fixture(scope="module")
+def history(tmp_path_factory, project_env) -> History:
+    project = bake(tmp_path_factory.mktemp("report"), task="classification")
+    project_env.install(project)
+    run = History(project, project_env, {})
+    run.git("config", "user.email", "ci@example.com")
+    run.git("config", "user.name", "CI")
+
+    def branch(name: str, c: float) -> None:
+        run.git("checkout", "--quiet", "-b", name)
+        set_c(project, c)
+        project_env.run(["dvc", "repro"], cwd=project)
+        run.git("add", "--all")
+        run.git("commit", "--quiet", "-m", f"{name}: C={c}")
+        run.outcomes[name] = report_and_gate(project_env, project)
+        run.git("checkout", "--quiet", "main")
+        run.git("merge", "--quiet", "--ff-only", name)
+
+    branch("first", WEAK)
+    branch("improve", DEFAULT)
+    run.git("checkout", "--quiet", "-b", "regress")
+    set_c(project, WEAK)
+    project_env.run(["dvc", "repro"], cwd=project)
+    run.git("add", "--all")
+    run.git("commit", "--quiet", "-m", f"regress: C={WEAK}")
+    run.outcomes["regress"] = report_and_gate(project_env, project)
+    return run
+
+
+def check_markdown(markdown: str) -> list[list[str]]:
+    """Parse with a CommonMark parser (GitHub's tables on); return each table's header.
+
+    The verdict is a heading; every row of a table has the header's column count
+    (checked on the source lines, since parsers pad short rows); every Mermaid
+    block is an xychart whose data series have one value per x-axis label.
+    """
+    tokens = MarkdownIt("commonmark").enable("table").parse(markdown)
+    assert tokens[0].type == "heading_open" and tokens[0].map == [0, 1]
+    lines = markdown.splitlines()
+    headers = []
+    for index, token in enumerate(tokens):
+        if token.type != "table_open":
+            continue
+        start, end = token.map
+        widths = {len(re.split(r"(?<!\\)\|", lines[n].strip())) - 2 for n in range(start, end)}
+        assert len(widths) == 1, f"ragged table at line {start + 1}: {lines[start:end]}"
+        header = []
+        for inner in tokens[index:]:
+            if inner.type == "thead_close":
+                break
+            if inner.type == "inline":
+                header.append(inner.content)
+        assert len(header) == widths.pop()
+        headers.append(header)
+    fences = [t for t in tokens if t.type == "fence"]
+    assert markdown.count("```") == 2 * len(fences), "an unclosed code fence"
+    for fence in fences:
+        assert fence.info == "mermaid"
+        body = fence.content
+        assert body.splitlines()[0] == "xychart-beta"
+        assert body.count("[") == body.count("]") and body.count('"') % 2 == 0
+        labels = re.findall(r'"([^"]*)"', re.search(r"x-axis \[(.*)\]", body).group(1))
+        series = re.findall(r"^\s*(?:bar|line) \[(.*)\]$", body, flags=re.M)
+        assert series and labels
+        low, high = (
+            float(bound) for bound in re.search(r'y-axis "[^"]*" (\S+) --> (\S+)', body).groups()
+        )
+        assert low < high
+        for values in series:
+            numbers = [value.strip() for value in values.split(",")]
+            assert len(numbers) == len(labels)
+            assert all(re.fullmatch(r"[+-]?(?:\d+(?:\.\d+)?|\.\d+)", n) for n in numbers)
+            assert all(low <= float(number) <= high for number in numbers)
+    return headers
+
+
+def metric_rows(markdown: str) -> dict[str, list[str]]:
+    rows = {}
+    for line in markdown.splitlines():
+        cells = [cell.strip() for cell in line.strip("|").split("|")]
+        if line.startswith("| ") and cells[0] in {
+            "accuracy",
+            "f1",
+            "roc_auc",
+            "precision",
+            "recall",
+        }:
+            rows[cells[0]] = cells
+    return rows
+
+
+def test_first_pull_request_has_no_baseline_and_passes(history):
+    outcome = history.outcomes["first"]
+    first_line = outcome.report.splitlines()[0]
+    assert first_line.startswith("## ✅ Quality gate passed: `main` has no metrics yet")
+    assert outcome.gate_code == 0
+    assert "sets the first baseline" in outcome.report
+    assert check_markdown(outcome.report)[0] == ["metric", "branch", "rule"]
+
+
+def test_an_improvement_is_reported_and_passes(history):
+    outcome = history.outcomes["improve"]
+    assert outcome.gate_code == 0, outcome.gate_stderr
+    first_line = outcome.report.splitlines()[0]
+    assert first_line.startswith("## ✅ Quality gate passed against `main`")
+    rows = metric_rows(outcome.report)
+    assert rows["accuracy"][5] == "🟢 improved" and float(rows["accuracy"][2]) > float(
+        rows["accuracy"][1]
+    )
+    headers = check_markdown(outcome.report)
+    assert headers[0] == ["metric", "main", "branch", "change", "relative", "verdict", "rule"]
+    assert "| `model.hyperparameters.logistic_regression.C` | `0.001` | `1.0` |" in outcome.report
+    assert "`data/raw/data.parquet`: unchanged (md5 `" in outcome.report
+    assert "Data validation: no validation result" in outcome.report
+    assert "1 commit ahead" in outcome.report
+    assert re.search(r"MLflow run `[0-9a-f]{32}` \(experiment `my-ml-project`\)", outcome.report)
+    assert outcome.report.count("```mermaid") == 2
+
+
+def test_a_regression_fails_the_gate_and_names_the_metric(history):
+    outcome = history.outcomes["regress"]
+    assert outcome.gate_code == 1
+    first_line = outcome.report.splitlines()[0]
+    assert first_line.startswith("## ❌ Quality gate failed: `f1`, `accuracy` regressed")
+    assert outcome.gate_stdout.startswith("❌ Quality gate failed")
+    rows = metric_rows(outcome.report)
+    explained = f"f1 regressed: {rows['f1'][1]} -> {rows['f1'][2]} (higher is better, tolerance"
+    assert explained in outcome.gate_stderr
+    assert explained in outcome.report
+    check_markdown(outcome.report)
+
+
+def test_charts_are_written_for_the_artifact_and_not_linked_by_default(history):
+    charts = history.project / "reports" / "pr"
+    for name in ("metrics.png", "change.png"):
+        assert (charts / name).read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
+    assert "![" not in history.outcomes["regress"].report
+    assert "report.md" in (history.project / ".gitignore").read_text()
+    assert history.git("status", "--porcelain") == ""
+
+
+def test_a_shallow_clone_needs_the_baseline_fetched_and_then_agrees(history, tmp_path):
+    clone = tmp_path / "shallow"
+    source = history.project.as_uri()
+    history.git("clone", "--quiet", "--depth=1", "--branch=regress", source, str(clone))
+    assert history.git("rev-parse", "--is-shallow-repository", cwd=clone) == "true"
+
+    missing = history.env.run(["mlops", "report"], cwd=clone, check=False)
+    assert missing.returncode == 2
+    assert "the baseline revision 'main' is not in this clone" in missing.stderr
+    assert "`git fetch origin main:main`" in missing.stderr
+
+    history.git("fetch", "--quiet", "--depth=1", "origin", "main:main", cwd=clone)
+    outcome = report_and_gate(history.env, clone)
+    assert outcome.gate_code == 1 and "f1 regressed" in outcome.gate_stderr
+    main = history.git("rev-parse", "main")
+    assert f"against `main` `{main[:8]}`." in outcome.report  # no commit count when shallow
+    assert metric_rows(outcome.report) == metric_rows(history.outcomes["regress"].report)
+
+
+def test_a_full_clone_uses_origin_main_as_the_workflow_does(history, tmp_path):
+    clone = tmp_path / "full"
+    history.git("clone", "--quiet", "--branch=regress", history.project.as_uri(), str(clone))
+    outcome = report_and_gate(history.env, clone)
+    assert "against `origin/main`" in outcome.report.splitlines()[0]
+    assert outcome.gate_code == 1
+
+
+def test_an_unknown_baseline_names_the_fetch(history):
+    result = history.env.run(
+        ["mlops", "gate", "--baseline", "release"], cwd=history.project, check=False
+    )
+    assert result.returncode == 2
+    assert result.stderr.startswith("error: the baseline revision 'release' is not in this clone")
+    assert "git fetch origin release:release" in result.stderr

@@ -1,0 +1,228 @@
+import json
+import re
+import subprocess
+from argparse import Namespace
+
+import pytest
+
+from {{ cookiecutter.package_name }}.baseline import BaselineError, Snapshot, flat_numbers
+from {{ cookiecutter.package_name }}.gate import MetricRule
+from {{ cookiecutter.package_name }}.params import load_params
+from {{ cookiecutter.package_name }}.pr_gate import run as run_gate
+from {{ cookiecutter.package_name }}.report import (
+    Inputs,
+    changed_params,
+    data_digest,
+    gather,
+    render,
+    verdict,
+)
+from {{ cookiecutter.package_name }}.report import run as run_report
+
+RULES = {
+    "f1": MetricRule("higher", abs_tolerance=0.01),
+    "rmse": MetricRule("lower", rel_tolerance=0.02),
+}
+# A number as Mermaid's xychart grammar reads it: no exponent notation.
+MERMAID_NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d+)?|\.\d+)")
+LOCK = {"stages": {"ingest": {"outs": [{"path": "data/raw/data.parquet", "md5": "a" * 32}]}}}
+PARAMS = {"model": {"type": "ridge", "hyperparameters": {"ridge": {"alpha": 1.0}}}}
+
+
+def snapshot(label, metrics, params=PARAMS, lock=LOCK, commit="0" * 40):
+    return Snapshot(label, commit, metrics, params, lock)
+
+
+def inputs(base_metrics, branch_metrics, **extra):
+    return Inputs(
+        baseline=snapshot("main", base_metrics, extra.pop("base_params", PARAMS)),
+        branch=snapshot("branch", branch_metrics, extra.pop("branch_params", PARAMS)),
+        rules=RULES,
+        data_path="data/raw/data.parquet",
+        **extra,
+    )
+
+
+def check_markdown(markdown: str) -> None:
+    """Tables keep one column count; Mermaid blocks are fenced xycharts whose series fit."""
+    lines = markdown.splitlines()
+    table: list[int] = []
+    for line in [*lines, ""]:
+        if line.startswith("|"):
+            table.append(len(re.split(r"(?<!\\)\|", line.strip())) - 2)
+        elif table:
+            assert len(set(table)) == 1, f"ragged table: {table}"
+            table = []
+    blocks = re.findall(r"```mermaid\n(.*?)\n```", markdown, flags=re.S)
+    assert markdown.count("```mermaid") == len(blocks)
+    for block in blocks:
+        body = block.splitlines()
+        assert body[0] == "xychart-beta"
+        assert block.count("[") == block.count("]") and block.count('"') % 2 == 0
+        labels = re.search(r"x-axis \[(.*)\]", block).group(1)
+        width = len(re.findall(r'"[^"]*"', labels))
+        low, high = re.search(r"y-axis \"[^\"]*\" (\S+) --> (\S+)", block).groups()
+        assert MERMAID_NUMBER.fullmatch(low) and MERMAID_NUMBER.fullmatch(high)
+        assert float(low) < float(high)
+        for series in re.findall(r"(?:bar|line) \[(.*)\]", block):
+            values = [value.strip() for value in series.split(",")]
+            assert len(values) == width
+            assert all(MERMAID_NUMBER.fullmatch(value) for value in values), values
+            assert all(float(low) <= float(value) <= float(high) for value in values)
+
+
+def test_improvement_passes_and_says_so_first():
+    report = inputs({"f1": 0.90, "rmse": 50.0}, {"f1": 0.95, "rmse": 45.0})
+    markdown = render(report)
+    assert markdown.startswith("## ✅ Quality gate passed against `main`")
+    assert "2 of 2 metrics improved" in markdown.splitlines()[0]
+    assert "| f1 | 0.9000 | 0.9500 | +0.0500 | +5.56% | 🟢 improved |" in markdown
+    assert "```mermaid" in markdown
+    check_markdown(markdown)
+
+
+def test_regression_fails_and_names_metric_values_and_rule():
+    report = inputs({"f1": 0.90, "rmse": 50.0}, {"f1": 0.85, "rmse": 50.5})
+    passed, first_line = verdict(report)
+    assert not passed
+    assert first_line == "## ❌ Quality gate failed: `f1` regressed beyond tolerance against `main`"
+    markdown = render(report)
+    assert "- f1 regressed: 0.9000 -> 0.8500 (higher is better, tolerance 0.01)" in markdown
+    assert "🟡 within tolerance" in markdown  # rmse: +1% within its 2%
+    check_markdown(markdown)
+
+
+def test_first_pull_request_has_no_baseline_and_passes():
+    report = inputs(None, {"f1": 0.9})
+    passed, first_line = verdict(report)
+    assert passed and "has no metrics yet" in first_line and "first pull request" in first_line
+    markdown = render(report)
+    assert "| f1 | 0.9000 | higher is better, tolerance 0.01 |" in markdown
+    check_markdown(markdown)
+
+
+def test_identical_results_have_no_chart():
+    markdown = render(inputs({"f1": 0.9}, {"f1": 0.9}))
+    assert markdown.startswith("## ✅ Quality gate passed: every metric is identical to `main`")
+    assert "mermaid" not in markdown
+    assert "No parameter differs from `main`." in markdown
+
+
+def test_new_and_removed_metrics_are_shown_and_never_fail():
+    markdown = render(inputs({"f1": 0.9, "old": 1.0}, {"f1": 0.9, "brand_new": 2.0}))
+    assert markdown.startswith("## ✅")
+    assert "| old | 1.0000 | n/a | n/a | n/a | ⚫ removed |" in markdown
+    assert "| brand_new | n/a | 2.0000 | n/a | n/a | 🆕 new |" in markdown
+    check_markdown(markdown)
+
+
+def test_changed_params_are_flattened_and_gate_edits_are_flagged():
+    new = {
+        "model": {"type": "ridge", "hyperparameters": {"ridge": {"alpha": 0.1}}},
+        "gates": {"f1": {"abs_tolerance": 0.5}},
+    }
+    assert changed_params(PARAMS, new)[1][0] == "model.hyperparameters.ridge.alpha"
+    markdown = render(inputs({"f1": 0.9}, {"f1": 0.9}, branch_params=new))
+    assert "| `model.hyperparameters.ridge.alpha` | `1.0` | `0.1` |" in markdown
+    assert "| `gates.f1.abs_tolerance` | *(absent)* | `0.5` |" in markdown
+    assert "changes the gate rules" in markdown
+    check_markdown(markdown)
+
+
+def test_data_digest_and_validation_failures():
+    assert data_digest(LOCK, "data/raw/data.parquet") == "a" * 32
+    assert data_digest(None, "data/raw/data.parquet") is None
+    validation = {
+        "success": False,
+        "suite": "raw",
+        "evaluated": 12,
+        "failed": 1,
+        "failures": [
+            {
+                "expectation": "expect_column_values_to_be_between",
+                "column": "age",
+                "expected": "0 <= x <= 120",
+                "observed": "3 values | out of range",
+                "unexpected_values": [130, -1],
+            }
+        ],
+    }
+    markdown = render(inputs({"f1": 0.9}, {"f1": 0.9}, validation=validation))
+    assert "Data validation ❌: suite `raw`, 1 of 12 expectations failed." in markdown
+    assert "3 values \\| out of range" in markdown
+    assert "`data/raw/data.parquet`: unchanged" in markdown
+    check_markdown(markdown)
+    assert "no validation result" in render(inputs({"f1": 0.9}, {"f1": 0.9}))
+
+
+def test_nested_metrics_are_flattened():
+    assert flat_numbers({"a": 1, "b": {"c": 2.5, "d": "x"}, "e": True}) == {"a": 1.0, "b.c": 2.5}
+
+
+def git(root, *args):
+    subprocess.run(["git", *args], cwd=root, check=True, capture_output=True, text=True)
+
+
+@pytest.fixture
+def repository(write_params, tmp_path):
+    """A git repository whose main holds metrics.json; the workspace is a branch off it."""
+    params_path = write_params()
+    git(tmp_path, "init", "--quiet", "--initial-branch=main")
+    git(tmp_path, "config", "user.email", "test@example.com")
+    git(tmp_path, "config", "user.name", "test")
+    params = load_params(params_path)
+    baseline = {name: 0.5 for name in params.gates}
+    params.paths.metrics.write_text(json.dumps(baseline))
+    git(tmp_path, "add", "params.yaml", "metrics.json")
+    git(tmp_path, "commit", "--quiet", "-m", "baseline")
+    git(tmp_path, "checkout", "--quiet", "-b", "change")
+    return params
+
+
+def test_gather_reads_the_baseline_from_git(repository):
+    worse = {name: 0.1 for name in repository.gates}
+    repository.paths.metrics.write_text(json.dumps(worse))
+    report = gather(repository, None)
+    assert report.baseline.label == "main" and report.baseline.metrics
+    assert report.branch.dirty
+    assert not verdict(report)[0]
+    git(repository.root, "commit", "--quiet", "-am", "worse")
+    assert run_gate(repository, Namespace(baseline=None)) == 1
+    assert run_gate(repository, Namespace(baseline="change")) == 0
+
+
+def test_a_missing_baseline_says_how_to_fetch_it(repository):
+    with pytest.raises(BaselineError, match=r"`git fetch origin release:release`"):
+        gather(repository, "release")
+
+
+def test_report_writes_markdown_charts_and_the_job_summary(repository, tmp_path, monkeypatch):
+    summary = tmp_path / "summary.md"
+    summary.write_text("earlier step\n")
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))
+    assert run_report(repository, Namespace(baseline=None, output=None)) == 0
+    markdown = repository.paths.report.read_text(encoding="utf-8")
+    assert markdown.startswith("## ✅ Quality gate passed: every metric is identical to `main`")
+    assert summary.read_text(encoding="utf-8") == "earlier step\n" + markdown + "\n"
+    assert (repository.paths.report_plots / "metrics.png").read_bytes()[:4] == b"\x89PNG"
+    assert "![" not in markdown
+    assert "- MLflow: no training run recorded in this workspace." in markdown
+    repository.paths.train_run.parent.mkdir(parents=True)
+    repository.paths.train_run.write_text(json.dumps({"run_id": "abc", "experiment": "e"}))
+    assert run_report(repository, Namespace(baseline=None, output=None)) == 0
+    markdown = repository.paths.report.read_text(encoding="utf-8")
+    assert "MLflow run `abc` (experiment `e`) in `sqlite:///mlflow.db (this checkout's store)`" in (
+        markdown
+    )
+
+
+def test_published_images_are_linked_from_the_report():
+    markdown = render(inputs({"f1": 0.9}, {"f1": 0.95}, images=("reports/pr/metrics.png",)))
+    assert "![metrics](reports/pr/metrics.png)" in markdown
+
+
+def test_chart_numbers_never_use_exponents():
+    report = inputs({"f1": 0.00001, "rmse": 0.00002}, {"f1": 0.9, "rmse": 0.00001})
+    markdown = render(report)
+    assert "e-0" not in markdown.split("### Parameters")[0].split("```mermaid", 1)[1]
+    check_markdown(markdown)
