@@ -285,3 +285,17 @@ def test_baked_python_is_lint_clean_and_formatted(baked, variant):
     ):
         result = subprocess.run(command, cwd=project, capture_output=True, text=True, check=False)
         assert result.returncode == 0, result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("reporter", ["cml", "builtin"])
+def test_retrain_pull_request_is_opened_by_the_chosen_reporter(tmp_path, reporter):
+    project = bake(tmp_path, pr_reporter=reporter)
+    workflow = yaml.safe_load((project / ".github/workflows/retrain.yaml").read_text())
+    steps = workflow["jobs"]["retrain"]["steps"]
+    runs = " ".join(step.get("run", "") for step in steps)
+    uses = " ".join(step.get("uses", "") for step in steps)
+    assert "mlops report --baseline main" in runs
+    if reporter == "cml":
+        assert "cml pr create" in runs and "create-pull-request" not in uses
+    else:
+        assert "create-pull-request" in uses and "cml" not in runs
