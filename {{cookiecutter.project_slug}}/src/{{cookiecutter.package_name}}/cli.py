@@ -27,6 +27,12 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "stages.evaluate",
         "score the model on the test set; write metrics.json and plots",
     ),
+    "deploy": (
+        "deploy",
+        "release the model dvc.lock records: gate, smoke-test, register, move the alias",
+    ),
+    "rollback": ("rollback", "move the production alias back to the previous or a given version"),
+    "smoke-test": ("smoke_test", "post the model's input example to a serving URL and check it"),
 }
 
 

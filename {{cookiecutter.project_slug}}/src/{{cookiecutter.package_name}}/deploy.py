@@ -1,0 +1,137 @@
+"""deploy: release the model that dvc.lock records for this commit. It never retrains.
+
+In order, and nothing is written to the registry until every check passed:
+1. the git workspace is a clean commit and matches dvc.lock (missing outputs are
+   pulled from the DVC remote; stale ones are refused, naming the stage);
+2. the tracking server answers, and this release is not registered yet
+   (the same commit or dvc.lock is reported, not registered twice);
+3. the champion gate: the candidate's metrics against those tagged on the
+   version that holds the production alias, with the rules of `gates:`;
+4. the smoke test: the candidate is served on a loopback port and must answer
+   its input example with one prediction per row;
+5. the model directory is registered as a new version with its provenance, and
+   the registered files are checked byte for byte against the workspace;
+6. `dvc push` stores the outputs in the default remote;
+7. the production alias moves; the outgoing version gets the previous alias.
+"""
+
+from __future__ import annotations
+
+import argparse
+from datetime import UTC, datetime
+
+from . import gate, serving, tracking, workspace
+from .params import Params
+from .registry import Provenance, Registry, RegistryError, collect_provenance, metrics_from_tags
+
+REFUSED = 1
+# Set on a version when deploy first moves the alias to it.
+PROMOTED_TAG = "promoted_at"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--check",
+        action="store_true",
+        help="only check the workspace, the tracking server and the champion gate; change nothing",
+    )
+
+
+def _existing_release(registry: Registry, provenance: Provenance):
+    return next(
+        (v for v in reversed(registry.versions()) if provenance.is_release_of(v.tags)), None
+    )
+
+
+def champion_gate(params: Params, registry: Registry, provenance: Provenance) -> bool:
+    """Print the comparison with production; True if the candidate may replace it."""
+    alias = params.registry.alias
+    champion = registry.holder(alias)
+    if champion is None:
+        print(f"deploy: no version holds '{alias}' yet; the first release is promoted")
+        return True
+    baseline = metrics_from_tags(champion.tags)
+    gated = [name for name, rule in params.gates.items() if rule.gate]
+    if not any(name in baseline for name in gated):
+        raise RegistryError(
+            f"version {champion.version} ('{alias}') carries no metric tags for the gated metrics "
+            f"({', '.join(gated)}), so the champion gate cannot judge a candidate; tag it with "
+            f"metric.<name> values or move '{alias}' with `mlops rollback --version N`"
+        )
+    comparisons = gate.compare(baseline, provenance.metrics, params.gates)
+    print(f"deploy: champion gate against version {champion.version} ('{alias}'):")
+    for comparison in comparisons:
+        print(f"  {comparison.explain()}")
+    failed = gate.failures(comparisons)
+    if failed:
+        names = ", ".join(comparison.name for comparison in failed)
+        print(
+            f"deploy: refused: the candidate regressed on {names} against version "
+            f"{champion.version}; '{alias}' stays on version {champion.version} and nothing "
+            "was registered"
+        )
+        return False
+    return True
+
+
+def run(params: Params, args: argparse.Namespace) -> int:
+    commit = workspace.git_commit(params.root)
+    workspace.require_in_sync(params.root)
+    provenance = collect_provenance(params, commit)
+    registry = Registry(params)
+    name, alias = params.registry.model_name, params.registry.alias
+    print(
+        f"deploy: candidate from commit {commit[:12]} (dvc.lock {provenance.dvc_lock_md5}) "
+        f"for '{name}' in {tracking.redact(registry.uri)}"
+    )
+
+    existing = _existing_release(registry, provenance)
+    if existing is not None and (
+        existing.tags.get(PROMOTED_TAG) or registry.aliases().get(alias) == str(existing.version)
+    ):
+        holder = registry.aliases().get(alias)
+        where = (
+            f"it holds '{alias}'"
+            if holder == str(existing.version)
+            else f"'{alias}' is on version {holder}; promote it again with "
+            f"`mlops rollback --version {existing.version}` if that is wanted"
+        )
+        print(
+            f"deploy: already released as version {existing.version} of '{name}' "
+            f"(commit {existing.tags.get('git_commit', '?')[:12]}); no new version; {where}"
+        )
+        return 0
+    if existing is not None and existing.tags.get("verified") != "true":
+        raise RegistryError(
+            f"version {existing.version} of '{name}' was registered for this release but its "
+            "files were not verified; delete that version in MLflow and deploy again"
+        )
+
+    if not champion_gate(params, registry, provenance):
+        return REFUSED
+    if args.check:
+        print("deploy: --check: every check passed; nothing was changed")
+        return 0
+
+    with serving.served(str(params.paths.model), params.registry.serve_timeout) as url:
+        predictions = serving.smoke_test(url, params.paths.model / serving.INPUT_EXAMPLE)
+    print(f"deploy: smoke test passed: {len(predictions)} predictions for the input example")
+
+    if existing is None:
+        version = str(registry.register(provenance, params.paths.model).version)
+        print(f"deploy: registered version {version} of '{name}' with its provenance")
+    else:
+        version = str(existing.version)
+        print(f"deploy: resuming the release of version {version}, registered earlier")
+    print(f"deploy: {workspace.push_outputs(params.root)} (DVC remote)")
+    outgoing = registry.move(alias, version)
+    registry.client.set_model_version_tag(name, version, PROMOTED_TAG, _now())
+    after = f"'{alias}' -> version {version}"
+    if outgoing is not None:
+        after += f"; '{params.registry.previous_alias}' -> version {outgoing}"
+    print(f"deploy: promoted: {after}")
+    return 0
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
