@@ -32,6 +32,8 @@ VARIANT_IDS = ["-".join(variant.values()) for variant in VARIANTS]
 
 COMMON_FILES = {
     ".dvc/.gitignore",
+    ".github/workflows/deploy.yml",
+    ".github/workflows/rollback.yml",
     ".dvc/config",
     ".dvcignore",
     ".gitignore",
@@ -46,13 +48,19 @@ COMMON_FILES = {
     "src/{pkg}/__main__.py",
     "src/{pkg}/cli.py",
     "src/{pkg}/data.py",
+    "src/{pkg}/deploy.py",
     "src/{pkg}/errors.py",
     "src/{pkg}/files.py",
     "src/{pkg}/gate.py",
     "src/{pkg}/metrics.py",
     "src/{pkg}/model.py",
     "src/{pkg}/params.py",
+    "src/{pkg}/registry.py",
+    "src/{pkg}/rollback.py",
+    "src/{pkg}/serving.py",
+    "src/{pkg}/smoke_test.py",
     "src/{pkg}/tracking.py",
+    "src/{pkg}/workspace.py",
     "src/{pkg}/stages/__init__.py",
     "src/{pkg}/stages/evaluate.py",
     "src/{pkg}/stages/ingest.py",
@@ -66,6 +74,9 @@ COMMON_FILES = {
     "tests/test_metrics.py",
     "tests/test_params.py",
     "tests/test_pipeline.py",
+    "tests/test_registry.py",
+    "tests/test_serving.py",
+    "tests/test_workspace.py",
 }
 
 
@@ -140,6 +151,7 @@ def test_config_files_parse_and_carry_the_answers(baked, variant):
     expected_source = {"classification": "sklearn:breast_cancer", "regression": "sklearn:diabetes"}
     assert params["data"]["source"] == expected_source[variant["task"]]
     assert params["model"]["type"] in params["model"]["hyperparameters"]
+    assert params["registry"]["model_name"] == "my-ml-project"
 
     dvc = yaml.safe_load((project / "dvc.yaml").read_text(encoding="utf-8"))
     assert list(dvc["stages"]) == ["ingest", "split", "train", "evaluate"]
@@ -168,6 +180,8 @@ def test_project_is_a_clean_git_repository_on_main(baked, variant):
     assert git("log", "-1", "--format=%an <%ae>") == "Your Name <you@example.com>"
     config = (project / ".dvc" / "config").read_text()
     assert "analytics = false" in config
+    assert "remote = local" in config
+    assert "url = ../../my-ml-project-dvc-storage" in config
 
 
 def test_license_text_matches_the_choice(tmp_path):

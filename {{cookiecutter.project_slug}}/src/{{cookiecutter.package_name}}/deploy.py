@@ -22,7 +22,14 @@ from datetime import UTC, datetime
 
 from . import gate, serving, tracking, workspace
 from .params import Params
-from .registry import Provenance, Registry, RegistryError, collect_provenance, metrics_from_tags
+from .registry import (
+    Provenance,
+    Registry,
+    RegistryError,
+    collect_provenance,
+    metrics_from_tags,
+    require_tracking_server,
+)
 
 REFUSED = 1
 # Set on a version when deploy first moves the alias to it.
@@ -75,6 +82,7 @@ def champion_gate(params: Params, registry: Registry, provenance: Provenance) ->
 
 
 def run(params: Params, args: argparse.Namespace) -> int:
+    require_tracking_server()
     commit = workspace.git_commit(params.root)
     workspace.require_in_sync(params.root)
     provenance = collect_provenance(params, commit)

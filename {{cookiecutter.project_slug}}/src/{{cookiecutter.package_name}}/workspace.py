@@ -121,7 +121,7 @@ def describe_stale(status: dict[str, list]) -> list[str]:
     return phrases
 
 
-def _only_missing(status: dict[str, list]) -> bool:
+def only_missing(status: dict[str, list]) -> bool:
     """True when every change is an output or dependency file that is simply not there."""
     states = [
         state
@@ -138,7 +138,7 @@ def _only_missing(status: dict[str, list]) -> bool:
 def require_in_sync(root: Path) -> None:
     """Refuse unless every output matches dvc.lock; fetch missing outputs from the remote first."""
     status = dvc_status(root)
-    if status and _only_missing(status):
+    if status and only_missing(status):
         pulled = dvc(root, "pull")
         if pulled.returncode != 0:
             raise WorkspaceError(
