@@ -69,6 +69,7 @@ COMMON_FILES = {
     "tests/__init__.py",
     "tests/conftest.py",
     "tests/test_cli.py",
+    "tests/test_deploy.py",
     "tests/test_gate.py",
     "tests/test_ingest.py",
     "tests/test_metrics.py",

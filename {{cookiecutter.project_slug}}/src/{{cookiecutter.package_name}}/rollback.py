@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 
+from . import tracking
 from .params import Params
 from .registry import Registry, RegistryError
 
@@ -33,8 +34,8 @@ def run(params: Params, args: argparse.Namespace) -> int:
     current = aliases.get(alias)
     if current is None:
         raise RegistryError(
-            f"no version of '{name}' holds '{alias}' in {registry.uri}; nothing to roll back "
-            "(run `mlops deploy` first)"
+            f"no version of '{name}' holds '{alias}' in {tracking.redact(registry.uri)}; "
+            "nothing to roll back (run `mlops deploy` first)"
         )
     if not wanted:
         wanted = aliases.get(previous, "")
