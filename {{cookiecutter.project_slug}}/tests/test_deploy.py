@@ -59,19 +59,23 @@ def test_a_release_stopped_after_registering_is_resumed_not_duplicated(released,
     registry.register(collect_provenance(released, "c0ffee"), released.paths.model)
     assert aliases(released) == {}
 
-    assert deploy.run(released, argparse.Namespace(check=False)) == 0
+    assert deploy.run(released, argparse.Namespace(check=False, summary=None)) == 0
     assert "resuming the release of version 1" in capsys.readouterr().out
     assert aliases(released) == {"production": "1"}
 
-    assert deploy.run(released, argparse.Namespace(check=False)) == 0
+    assert deploy.run(released, argparse.Namespace(check=False, summary=None)) == 0
     assert "already released as version 1" in capsys.readouterr().out
     assert [v.version for v in Registry(released).versions()] == [1]
 
 
-def test_check_changes_nothing(released, capsys):
-    assert deploy.run(released, argparse.Namespace(check=True)) == 0
+def test_check_changes_nothing_and_summarises(released, tmp_path, capsys):
+    summary = tmp_path / "summary.md"
+    assert deploy.run(released, argparse.Namespace(check=True, summary=summary)) == 0
     assert "--check: every check passed; nothing was changed" in capsys.readouterr().out
     assert not Registry(released).exists
+    text = summary.read_text()
+    assert text.startswith("### mlops deploy\n\n~~~text\n")
+    assert "the first release is promoted" in text
 
 
 def test_registered_files_must_match_the_workspace(released):

@@ -18,9 +18,12 @@ In order, and nothing is written to the registry until every check passed:
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 from datetime import UTC, datetime
+from pathlib import Path
 
 from . import gate, serving, tracking, workspace
+from .errors import ProjectError
 from .params import Params
 from .registry import (
     Provenance,
@@ -28,6 +31,7 @@ from .registry import (
     RegistryError,
     collect_provenance,
     metrics_from_tags,
+    registry_errors,
     require_tracking_server,
 )
 
@@ -42,6 +46,28 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="only check the workspace, the tracking server and the champion gate; change nothing",
     )
+    parser.add_argument(
+        "--summary",
+        type=Path,
+        metavar="FILE",
+        help="also append what happened, as Markdown, to FILE (in CI: $GITHUB_STEP_SUMMARY)",
+    )
+
+
+class Transcript:
+    """Prints each step and keeps it, for the Markdown summary of a CI run."""
+
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+
+    def __call__(self, text: str) -> None:
+        print(text if text.startswith(" ") else f"deploy: {text}")
+        self.lines.append(text)
+
+    def append_to(self, path: Path) -> None:
+        block = "\n".join(self.lines).replace("~~~", "~ ~ ~")
+        with path.open("a", encoding="utf-8") as summary:
+            summary.write(f"### mlops deploy\n\n~~~text\n{block}\n~~~\n")
 
 
 def _existing_release(registry: Registry, provenance: Provenance):
@@ -50,12 +76,14 @@ def _existing_release(registry: Registry, provenance: Provenance):
     )
 
 
-def champion_gate(params: Params, registry: Registry, provenance: Provenance) -> bool:
-    """Print the comparison with production; True if the candidate may replace it."""
+def champion_gate(
+    params: Params, registry: Registry, provenance: Provenance, say: Callable[[str], None] = print
+) -> bool:
+    """Report the comparison with production; True if the candidate may replace it."""
     alias = params.registry.alias
     champion = registry.holder(alias)
     if champion is None:
-        print(f"deploy: no version holds '{alias}' yet; the first release is promoted")
+        say(f"no version holds '{alias}' yet; the first release is promoted")
         return True
     baseline = metrics_from_tags(champion.tags)
     gated = [name for name, rule in params.gates.items() if rule.gate]
@@ -66,14 +94,14 @@ def champion_gate(params: Params, registry: Registry, provenance: Provenance) ->
             f"metric.<name> values or move '{alias}' with `mlops rollback --version N`"
         )
     comparisons = gate.compare(baseline, provenance.metrics, params.gates)
-    print(f"deploy: champion gate against version {champion.version} ('{alias}'):")
+    say(f"champion gate against version {champion.version} ('{alias}'):")
     for comparison in comparisons:
-        print(f"  {comparison.explain()}")
+        say(f"  {comparison.explain()}")
     failed = gate.failures(comparisons)
     if failed:
         names = ", ".join(comparison.name for comparison in failed)
-        print(
-            f"deploy: refused: the candidate regressed on {names} against version "
+        say(
+            f"refused: the candidate regressed on {names} against version "
             f"{champion.version}; '{alias}' stays on version {champion.version} and nothing "
             "was registered"
         )
@@ -82,14 +110,27 @@ def champion_gate(params: Params, registry: Registry, provenance: Provenance) ->
 
 
 def run(params: Params, args: argparse.Namespace) -> int:
+    say = Transcript()
+    try:
+        with registry_errors():
+            return release(params, args, say)
+    except ProjectError as error:
+        say.lines.append(f"error: {error}")
+        raise
+    finally:
+        if getattr(args, "summary", None):
+            say.append_to(args.summary)
+
+
+def release(params: Params, args: argparse.Namespace, say: Callable[[str], None]) -> int:
     require_tracking_server()
     commit = workspace.git_commit(params.root)
     workspace.require_in_sync(params.root)
     provenance = collect_provenance(params, commit)
     registry = Registry(params)
     name, alias = params.registry.model_name, params.registry.alias
-    print(
-        f"deploy: candidate from commit {commit[:12]} (dvc.lock {provenance.dvc_lock_md5}) "
+    say(
+        f"candidate from commit {commit[:12]} (dvc.lock {provenance.dvc_lock_md5}) "
         f"for '{name}' in {tracking.redact(registry.uri)}"
     )
 
@@ -104,8 +145,8 @@ def run(params: Params, args: argparse.Namespace) -> int:
             else f"'{alias}' is on version {holder}; promote it again with "
             f"`mlops rollback --version {existing.version}` if that is wanted"
         )
-        print(
-            f"deploy: already released as version {existing.version} of '{name}' "
+        say(
+            f"already released as version {existing.version} of '{name}' "
             f"(commit {existing.tags.get('git_commit', '?')[:12]}); no new version; {where}"
         )
         return 0
@@ -115,29 +156,29 @@ def run(params: Params, args: argparse.Namespace) -> int:
             "files were not verified; delete that version in MLflow and deploy again"
         )
 
-    if not champion_gate(params, registry, provenance):
+    if not champion_gate(params, registry, provenance, say):
         return REFUSED
     if args.check:
-        print("deploy: --check: every check passed; nothing was changed")
+        say("--check: every check passed; nothing was changed")
         return 0
 
     with serving.served(str(params.paths.model), params.registry.serve_timeout) as url:
         predictions = serving.smoke_test(url, params.paths.model / serving.INPUT_EXAMPLE)
-    print(f"deploy: smoke test passed: {len(predictions)} predictions for the input example")
+    say(f"smoke test passed: {len(predictions)} predictions for the input example")
 
     if existing is None:
         version = str(registry.register(provenance, params.paths.model).version)
-        print(f"deploy: registered version {version} of '{name}' with its provenance")
+        say(f"registered version {version} of '{name}' with its provenance")
     else:
         version = str(existing.version)
-        print(f"deploy: resuming the release of version {version}, registered earlier")
-    print(f"deploy: {workspace.push_outputs(params.root)} (DVC remote)")
+        say(f"resuming the release of version {version}, registered earlier")
+    say(f"{workspace.push_outputs(params.root)} (DVC remote)")
     outgoing = registry.move(alias, version)
     registry.client.set_model_version_tag(name, version, PROMOTED_TAG, _now())
     after = f"'{alias}' -> version {version}"
     if outgoing is not None:
         after += f"; '{params.registry.previous_alias}' -> version {outgoing}"
-    print(f"deploy: promoted: {after}")
+    say(f"promoted: {after}")
     return 0
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -164,9 +165,26 @@ def _fail_fast() -> Iterator[None]:
                 os.environ[key] = value
 
 
+@contextmanager
+def registry_errors() -> Iterator[None]:
+    """A request the registry refuses after the first probe becomes one clear error."""
+    try:
+        yield
+    except MlflowException as error:
+        raise RegistryError(
+            f"the MLflow registry refused a request ({_first_line(error)}); check the server's "
+            "logs and your permissions, then run the command again"
+        ) from None
+
+
+# The operating system's reason inside a wrapped connection error, e.g. "[Errno 111] ...".
+_OS_REASON = re.compile(r"\[Errno -?\d+\] [^'\")]+|Read timed out|timed out")
+
+
 def _first_line(error: Exception) -> str:
     text = getattr(error, "message", None) or str(error) or type(error).__name__
-    return text.strip().splitlines()[0][:300]
+    reason = _OS_REASON.search(text)
+    return reason.group(0).strip() if reason else text.strip().splitlines()[0][:200]
 
 
 class Registry:

@@ -11,7 +11,7 @@ import argparse
 
 from . import tracking
 from .params import Params
-from .registry import Registry, RegistryError
+from .registry import Registry, RegistryError, registry_errors
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -24,6 +24,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(params: Params, args: argparse.Namespace) -> int:
+    with registry_errors():
+        return restore(params, args)
+
+
+def restore(params: Params, args: argparse.Namespace) -> int:
     wanted = (args.version or "").strip()
     if wanted and not wanted.isdigit():
         raise RegistryError(f"--version must be a version number, got {wanted!r}")
