@@ -174,13 +174,9 @@ def release(params: Params, args: argparse.Namespace, say: Callable[[str], None]
         say(f"resuming the release of version {version}, registered earlier")
     say(f"{workspace.push_outputs(params.root)} (DVC remote)")
     outgoing = registry.move(alias, version)
-    registry.client.set_model_version_tag(name, version, PROMOTED_TAG, _now())
+    registry.tag(version, PROMOTED_TAG, datetime.now(UTC).isoformat(timespec="seconds"))
     after = f"'{alias}' -> version {version}"
     if outgoing is not None:
         after += f"; '{params.registry.previous_alias}' -> version {outgoing}"
     say(f"promoted: {after}")
     return 0
-
-
-def _now() -> str:
-    return datetime.now(UTC).isoformat(timespec="seconds")

@@ -289,12 +289,15 @@ class Registry:
             # MLflow adds a file naming the version to what it downloads from the registry.
             (stored / REGISTERED_MODEL_META_FILE_NAME).unlink(missing_ok=True)
             if manifest(stored) != manifest(model_dir):
-                self.client.set_model_version_tag(self.name, version.version, "verified", "false")
+                self.tag(str(version.version), "verified", "false")
                 raise RegistryError(
                     f"version {version.version} of {self.name} does not hold the same files as "
                     f"{model_dir}; it was left without an alias. Check the artifact store"
                 )
-        self.client.set_model_version_tag(self.name, version.version, "verified", "true")
+        self.tag(str(version.version), "verified", "true")
+
+    def tag(self, version: str, key: str, value: str) -> None:
+        self.client.set_model_version_tag(self.name, version, key, value)
 
     def move(self, alias: str, version: str) -> str | None:
         """Point the release alias at `version`; the outgoing one keeps the previous alias.
