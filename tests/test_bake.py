@@ -37,6 +37,8 @@ COMMON_FILES = {
     ".pre-commit-config.yaml",
     ".dvc/.gitignore",
     ".github/workflows/retrain.yaml",
+    ".github/workflows/deploy.yml",
+    ".github/workflows/rollback.yml",
     ".dvc/config",
     ".dvcignore",
     ".gitignore",
@@ -59,6 +61,7 @@ COMMON_FILES = {
     "src/{pkg}/comment.py",
     "src/{pkg}/data.py",
     "src/{pkg}/drift.py",
+    "src/{pkg}/deploy.py",
     "src/{pkg}/errors.py",
     "src/{pkg}/files.py",
     "src/{pkg}/gate.py",
@@ -68,7 +71,12 @@ COMMON_FILES = {
     "src/{pkg}/params.py",
     "src/{pkg}/pr_gate.py",
     "src/{pkg}/report.py",
+    "src/{pkg}/registry.py",
+    "src/{pkg}/rollback.py",
+    "src/{pkg}/serving.py",
+    "src/{pkg}/smoke_test.py",
     "src/{pkg}/tracking.py",
+    "src/{pkg}/workspace.py",
     "src/{pkg}/stages/__init__.py",
     "src/{pkg}/stages/evaluate.py",
     "src/{pkg}/stages/ingest.py",
@@ -80,6 +88,7 @@ COMMON_FILES = {
     "tests/test_cli.py",
     "tests/test_drift.py",
     "tests/test_comment.py",
+    "tests/test_deploy.py",
     "tests/test_gate.py",
     "tests/test_ingest.py",
     "tests/test_metrics.py",
@@ -87,6 +96,9 @@ COMMON_FILES = {
     "tests/test_params.py",
     "tests/test_pipeline.py",
     "tests/test_report.py",
+    "tests/test_registry.py",
+    "tests/test_serving.py",
+    "tests/test_workspace.py",
 }
 
 
@@ -163,6 +175,7 @@ def test_config_files_parse_and_carry_the_answers(baked, variant):
     assert params["data"]["source"] == expected_source[variant["task"]]
     assert params["model"]["type"] in params["model"]["hyperparameters"]
     assert params["report"]["poster"] == variant["pr_reporter"]
+    assert params["registry"]["model_name"] == "my-ml-project"
 
     dvc = yaml.safe_load((project / "dvc.yaml").read_text(encoding="utf-8"))
     assert list(dvc["stages"]) == ["ingest", "split", "train", "evaluate"]
@@ -191,6 +204,8 @@ def test_project_is_a_clean_git_repository_on_main(baked, variant):
     assert git("log", "-1", "--format=%an <%ae>") == "Your Name <you@example.com>"
     config = (project / ".dvc" / "config").read_text()
     assert "analytics = false" in config
+    assert "remote = local" in config
+    assert "url = ../../my-ml-project-dvc-storage" in config
 
 
 def test_the_retrain_schedule_is_the_answer(tmp_path):

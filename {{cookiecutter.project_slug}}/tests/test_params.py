@@ -56,6 +56,17 @@ def test_hyperparameters_of_the_chosen_model_only(write_params):
         ({"monitoring": {"drift_share": "all"}}, "`monitoring.drift_share` must be a share"),
         ({"monitoring": {"batch": ""}}, "`monitoring.batch` must be a non-empty string"),
         ({"paths": {"drift": None}}, "`paths.drift` must be a non-empty string"),
+        (
+            {"registry": {"model_name": "bad/name"}},
+            "`registry.model_name` is 'bad/name', which is not a usable registry name",
+        ),
+        (
+            {"registry": {"alias": "latest"}},
+            "`registry.alias` is 'latest', which MLflow cannot use as an alias",
+        ),
+        ({"registry": {"previous_alias": "v2"}}, "`registry.previous_alias` is 'v2', which"),
+        ({"registry": {"previous_alias": "production"}}, "equals registry.alias"),
+        ({"registry": {"serve_timeout": 0}}, "`registry.serve_timeout` must be a number between"),
     ],
 )
 def test_bad_values_name_the_key_and_the_fix(write_params, overrides, expected):

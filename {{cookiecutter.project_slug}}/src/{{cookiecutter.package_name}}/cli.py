@@ -37,6 +37,12 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "report": ("report", "compare the results with the baseline revision; write report.md"),
     "gate": ("pr_gate", "exit 1 if a metric regressed beyond its tolerance against the baseline"),
     "comment": ("comment", "post report.md on the pull request as one comment, updated in place"),
+    "deploy": (
+        "deploy",
+        "release the model dvc.lock records: gate, smoke-test, register, move the alias",
+    ),
+    "rollback": ("rollback", "move the production alias back to the previous or a given version"),
+    "smoke-test": ("smoke_test", "post the model's input example to a serving URL and check it"),
 }
 
 

@@ -6,6 +6,7 @@ value fails before any work starts, with the key and the fix in the message.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,11 @@ MODEL_TYPES = {
     "classification": ("logistic_regression", "random_forest", "gradient_boosting"),
     "regression": ("ridge", "random_forest", "gradient_boosting"),
 }
+# Stricter than MLflow (which only forbids '/' and ':'), so a name is also safe in
+# registry filter strings, URIs (`models:/<name>@<alias>`) and shell commands.
+MODEL_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,254}$")
+ALIAS_RE = re.compile(r"^[A-Za-z0-9_-]{1,255}$")
+RESERVED_ALIAS_RE = re.compile(r"^(latest|v\d+)$", re.IGNORECASE)
 PATH_KEYS = (
     "raw",
     "features",
@@ -81,6 +87,14 @@ class MonitoringParams:
 
 
 @dataclass(frozen=True)
+class RegistryParams:
+    model_name: str
+    alias: str
+    previous_alias: str
+    serve_timeout: float
+
+
+@dataclass(frozen=True)
 class Paths:
     raw: Path
     features: Path
@@ -113,6 +127,7 @@ class Params:
     split: SplitParams
     model: ModelParams
     mlflow: MlflowParams
+    registry: RegistryParams
     paths: Paths
     gates: dict[str, MetricRule]
     monitoring: MonitoringParams
@@ -239,6 +254,37 @@ def _monitoring(read: _Reader, root: Path) -> MonitoringParams:
     )
 
 
+def _registry(read: _Reader) -> RegistryParams:
+    name = read.text("registry.model_name")
+    if not MODEL_NAME_RE.match(name):
+        raise read.fail(
+            "registry.model_name",
+            f"is {name!r}, which is not a usable registry name",
+            "use letters, digits, '.', '_' and '-', starting with a letter or digit",
+        )
+    aliases = {}
+    for key in ("alias", "previous_alias"):
+        alias = read.text(f"registry.{key}")
+        if not ALIAS_RE.match(alias) or RESERVED_ALIAS_RE.match(alias):
+            raise read.fail(
+                f"registry.{key}",
+                f"is {alias!r}, which MLflow cannot use as an alias",
+                "use letters, digits, '_' and '-' (not 'latest' nor v<number>)",
+            )
+        aliases[key] = alias
+    if aliases["alias"] == aliases["previous_alias"]:
+        raise read.fail(
+            "registry.previous_alias",
+            "equals registry.alias",
+            "give the two aliases different names",
+        )
+    return RegistryParams(
+        model_name=name,
+        serve_timeout=read.number("registry.serve_timeout", 0, 3600),
+        **aliases,
+    )
+
+
 def load_params(path: str | Path = DEFAULT_PARAMS_FILE) -> Params:
     """Parse and validate params.yaml; paths in it are taken relative to its folder."""
     path = Path(path)
@@ -330,6 +376,7 @@ def load_params(path: str | Path = DEFAULT_PARAMS_FILE) -> Params:
             tracking_uri=read.text("mlflow.tracking_uri"),
         ),
         report=report,
+        registry=_registry(read),
         paths=Paths(**{key: root / read.text(f"paths.{key}") for key in PATH_KEYS}),
         monitoring=_monitoring(read, root),
         raw=document,

@@ -1,0 +1,83 @@
+"""The deploy and rollback workflows of a baked project: triggers, privileges, inputs, linters."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+
+import pytest
+import yaml
+
+from .conftest import bake
+
+PIN = re.compile(r"^[\w.-]+/[\w.-]+(/[\w.-]+)*@[0-9a-f]{40}$")
+
+
+@pytest.fixture(scope="module")
+def workflows(tmp_path_factory):
+    project = bake(tmp_path_factory.mktemp("release-workflows"))
+    folder = project / ".github" / "workflows"
+    return folder, {
+        name: yaml.safe_load((folder / f"{name}.yml").read_text())
+        for name in ("deploy", "rollback")
+    }
+
+
+def triggers(workflow: dict) -> dict:
+    # YAML 1.1 reads the key `on` as True.
+    return workflow.get("on", workflow.get(True))
+
+
+def test_deploy_runs_on_main_and_by_hand_one_at_a_time(workflows):
+    _, loaded = workflows
+    deploy = loaded["deploy"]
+    assert triggers(deploy) == {"push": {"branches": ["main"]}, "workflow_dispatch": None}
+    assert set(triggers(loaded["rollback"])) == {"workflow_dispatch"}
+    for workflow in loaded.values():
+        assert workflow["permissions"] == {}
+        assert workflow["concurrency"] == {
+            "group": "production-release",
+            "cancel-in-progress": False,
+        }
+        for job in workflow["jobs"].values():
+            assert job["environment"] == "production"
+            assert job["permissions"] == {"contents": "read"}
+            assert job["timeout-minutes"] <= 30
+            assert job["env"]["MLFLOW_TRACKING_URI"] == "${{ secrets.MLFLOW_TRACKING_URI }}"
+            for step in job["steps"]:
+                if "uses" in step:
+                    assert PIN.match(step["uses"]), step["uses"]
+                if step.get("uses", "").startswith("actions/checkout@"):
+                    assert step["with"]["persist-credentials"] is False
+                if "run" in step:
+                    assert step["run"].startswith("uv "), "every step is a project command"
+
+
+def test_the_rollback_version_reaches_the_shell_only_through_env(workflows):
+    folder, loaded = workflows
+    text = (folder / "rollback.yml").read_text()
+    run_lines = [line for line in text.splitlines() if line.strip().startswith("run:")]
+    assert all("${{" not in line for line in run_lines)
+    (step,) = [
+        s for s in loaded["rollback"]["jobs"]["rollback"]["steps"] if "rollback" in s.get("run", "")
+    ]
+    assert step["env"] == {"VERSION": "${{ inputs.version }}"}
+    assert step["run"] == 'uv run mlops rollback --version "$VERSION"'
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["zizmor", "--offline", "--persona", "pedantic"],
+        ["check-jsonschema", "--builtin-schema", "vendor.github-workflows"],
+    ],
+    ids=["zizmor", "schema"],
+)
+def test_linters_accept_the_release_workflows(workflows, command):
+    folder, _ = workflows
+    tool = shutil.which(command[0])
+    assert tool, f"{command[0]} is not on PATH: run the tests with `make test`"
+    files = [str(folder / "deploy.yml"), str(folder / "rollback.yml")]
+    result = subprocess.run([tool, *command[1:], *files], capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr

@@ -1,0 +1,182 @@
+"""deploy: release the model that dvc.lock records for this commit. It never retrains.
+
+In order, and nothing is written to the registry until every check passed:
+1. the git workspace is a clean commit and matches dvc.lock (missing outputs are
+   pulled from the DVC remote; stale ones are refused, naming the stage);
+2. the tracking server answers, and this release is not registered yet
+   (the same commit or dvc.lock is reported, not registered twice);
+3. the champion gate: the candidate's metrics against those tagged on the
+   version that holds the production alias, with the rules of `gates:`;
+4. the smoke test: the candidate is served on a loopback port and must answer
+   its input example with one prediction per row;
+5. the model directory is registered as a new version with its provenance, and
+   the registered files are checked byte for byte against the workspace;
+6. `dvc push` stores the outputs in the default remote;
+7. the production alias moves; the outgoing version gets the previous alias.
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+
+from . import gate, serving, tracking, workspace
+from .errors import ProjectError
+from .params import Params
+from .registry import (
+    Provenance,
+    Registry,
+    RegistryError,
+    collect_provenance,
+    metrics_from_tags,
+    registry_errors,
+    require_tracking_server,
+)
+
+REFUSED = 1
+# Set on a version when deploy first moves the alias to it.
+PROMOTED_TAG = "promoted_at"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--check",
+        action="store_true",
+        help="only check the workspace, the tracking server and the champion gate; change nothing",
+    )
+    parser.add_argument(
+        "--summary",
+        type=Path,
+        metavar="FILE",
+        help="also append what happened, as Markdown, to FILE (in CI: $GITHUB_STEP_SUMMARY)",
+    )
+
+
+class Transcript:
+    """Prints each step and keeps it, for the Markdown summary of a CI run."""
+
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+
+    def __call__(self, text: str) -> None:
+        print(text if text.startswith(" ") else f"deploy: {text}")
+        self.lines.append(text)
+
+    def append_to(self, path: Path) -> None:
+        block = "\n".join(self.lines).replace("~~~", "~ ~ ~")
+        with path.open("a", encoding="utf-8") as summary:
+            summary.write(f"### mlops deploy\n\n~~~text\n{block}\n~~~\n")
+
+
+def _existing_release(registry: Registry, provenance: Provenance):
+    return next(
+        (v for v in reversed(registry.versions()) if provenance.is_release_of(v.tags)), None
+    )
+
+
+def champion_gate(
+    params: Params, registry: Registry, provenance: Provenance, say: Callable[[str], None] = print
+) -> bool:
+    """Report the comparison with production; True if the candidate may replace it."""
+    alias = params.registry.alias
+    champion = registry.holder(alias)
+    if champion is None:
+        say(f"no version holds '{alias}' yet; the first release is promoted")
+        return True
+    baseline = metrics_from_tags(champion.tags)
+    gated = [name for name, rule in params.gates.items() if rule.gate]
+    if not any(name in baseline for name in gated):
+        raise RegistryError(
+            f"version {champion.version} ('{alias}') carries no metric tags for the gated metrics "
+            f"({', '.join(gated)}), so the champion gate cannot judge a candidate; tag it with "
+            f"metric.<name> values or move '{alias}' with `mlops rollback --version N`"
+        )
+    comparisons = gate.compare(baseline, provenance.metrics, params.gates)
+    say(f"champion gate against version {champion.version} ('{alias}'):")
+    for comparison in comparisons:
+        say(f"  {comparison.explain()}")
+    failed = gate.failures(comparisons)
+    if failed:
+        names = ", ".join(comparison.name for comparison in failed)
+        say(
+            f"refused: the candidate regressed on {names} against version "
+            f"{champion.version}; '{alias}' stays on version {champion.version} and nothing "
+            "was registered"
+        )
+        return False
+    return True
+
+
+def run(params: Params, args: argparse.Namespace) -> int:
+    say = Transcript()
+    try:
+        with registry_errors():
+            return release(params, args, say)
+    except ProjectError as error:
+        say.lines.append(f"error: {error}")
+        raise
+    finally:
+        if getattr(args, "summary", None):
+            say.append_to(args.summary)
+
+
+def release(params: Params, args: argparse.Namespace, say: Callable[[str], None]) -> int:
+    require_tracking_server()
+    commit = workspace.git_commit(params.root)
+    workspace.require_in_sync(params.root)
+    provenance = collect_provenance(params, commit)
+    registry = Registry(params)
+    name, alias = params.registry.model_name, params.registry.alias
+    say(
+        f"candidate from commit {commit[:12]} (dvc.lock {provenance.dvc_lock_md5}) "
+        f"for '{name}' in {tracking.redact(registry.uri)}"
+    )
+
+    existing = _existing_release(registry, provenance)
+    if existing is not None and (
+        existing.tags.get(PROMOTED_TAG) or registry.aliases().get(alias) == str(existing.version)
+    ):
+        holder = registry.aliases().get(alias)
+        where = (
+            f"it holds '{alias}'"
+            if holder == str(existing.version)
+            else f"'{alias}' is on version {holder}; promote it again with "
+            f"`mlops rollback --version {existing.version}` if that is wanted"
+        )
+        say(
+            f"already released as version {existing.version} of '{name}' "
+            f"(commit {existing.tags.get('git_commit', '?')[:12]}); no new version; {where}"
+        )
+        return 0
+    if existing is not None and existing.tags.get("verified") != "true":
+        raise RegistryError(
+            f"version {existing.version} of '{name}' was registered for this release but its "
+            "files were not verified; delete that version in MLflow and deploy again"
+        )
+
+    if not champion_gate(params, registry, provenance, say):
+        return REFUSED
+    if args.check:
+        say("--check: every check passed; nothing was changed")
+        return 0
+
+    with serving.served(str(params.paths.model), params.registry.serve_timeout) as url:
+        predictions = serving.smoke_test(url, params.paths.model / serving.INPUT_EXAMPLE)
+    say(f"smoke test passed: {len(predictions)} predictions for the input example")
+
+    if existing is None:
+        version = str(registry.register(provenance, params.paths.model).version)
+        say(f"registered version {version} of '{name}' with its provenance")
+    else:
+        version = str(existing.version)
+        say(f"resuming the release of version {version}, registered earlier")
+    say(f"{workspace.push_outputs(params.root)} (DVC remote)")
+    outgoing = registry.move(alias, version)
+    registry.tag(version, PROMOTED_TAG, datetime.now(UTC).isoformat(timespec="seconds"))
+    after = f"'{alias}' -> version {version}"
+    if outgoing is not None:
+        after += f"; '{params.registry.previous_alias}' -> version {outgoing}"
+    say(f"promoted: {after}")
+    return 0

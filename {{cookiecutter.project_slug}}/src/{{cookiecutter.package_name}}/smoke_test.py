@@ -1,0 +1,31 @@
+"""smoke-test: post the model's input example to a serving URL and check the answer's shape."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from . import serving
+from .params import Params
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--url", required=True, help="where the model is served, e.g. http://127.0.0.1:5000"
+    )
+    parser.add_argument(
+        "--example",
+        type=Path,
+        help=f"serving input JSON (default: {serving.INPUT_EXAMPLE} in the model directory)",
+    )
+    parser.add_argument("--timeout", type=float, default=30, help="seconds to wait for the answer")
+
+
+def run(params: Params, args: argparse.Namespace) -> int:
+    example = args.example or params.paths.model / serving.INPUT_EXAMPLE
+    predictions = serving.smoke_test(args.url, example, timeout=args.timeout)
+    print(
+        f"smoke-test: {args.url}/invocations answered {len(predictions)} predictions "
+        f"for the {len(predictions)} rows of {example.name}"
+    )
+    return 0

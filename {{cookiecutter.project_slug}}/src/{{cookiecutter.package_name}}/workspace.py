@@ -1,0 +1,167 @@
+"""Is the checkout exactly what was committed and evaluated? git and DVC, asked by their CLIs.
+
+A deploy releases what `dvc.lock` records for the current commit; these checks
+refuse anything else before the registry is touched. DVC runs as a subprocess of
+this interpreter (`python -m dvc`), the same DVC the lock file installs.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+from .errors import ProjectError
+from .files import file_md5
+
+LOCK_FILE = "dvc.lock"
+
+
+class WorkspaceError(ProjectError):
+    """The checkout does not match a commit and its dvc.lock."""
+
+
+@dataclass(frozen=True)
+class LockedOutputs:
+    """What dvc.lock records: its own digest and the md5 of each output path."""
+
+    digest: str
+    outputs: dict[str, str]
+
+    def md5(self, root: Path, path: Path) -> str:
+        relative = path.relative_to(root).as_posix()
+        try:
+            return self.outputs[relative]
+        except KeyError:
+            raise WorkspaceError(
+                f"{LOCK_FILE} records no output {relative}; run `dvc repro` and commit {LOCK_FILE}"
+            ) from None
+
+
+def read_lock(root: Path) -> LockedOutputs:
+    path = root / LOCK_FILE
+    if not path.is_file():
+        raise WorkspaceError(
+            f"{LOCK_FILE} is missing: nothing was run yet; run `dvc repro` and commit {LOCK_FILE}"
+        )
+    stages = (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("stages", {})
+    outputs = {
+        out["path"]: out["md5"]
+        for stage in stages.values()
+        for out in stage.get("outs", [])
+        if "md5" in out
+    }
+    return LockedOutputs(digest=file_md5(path), outputs=outputs)
+
+
+def _run(command: list[str], root: Path) -> subprocess.CompletedProcess[str]:
+    try:
+        return subprocess.run(command, cwd=root, capture_output=True, text=True, check=False)
+    except OSError as error:
+        raise WorkspaceError(f"could not run {command[0]}: {error}; is it installed?") from None
+
+
+def _last_line(text: str) -> str:
+    lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
+    return lines[-1] if lines else "no output"
+
+
+def git_commit(root: Path) -> str:
+    """The checked-out commit; refuses a checkout with uncommitted changes to tracked files."""
+    head = _run(["git", "rev-parse", "--verify", "HEAD"], root)
+    if head.returncode != 0:
+        raise WorkspaceError(
+            f"{root} is not a git repository with a commit; a release is tied to a commit, "
+            "so commit first"
+        )
+    status = _run(["git", "status", "--porcelain", "--untracked-files=no"], root)
+    changed = [line[3:] for line in status.stdout.splitlines() if line.strip()]
+    if changed:
+        shown = ", ".join(changed[:5]) + (
+            f" and {len(changed) - 5} more" if len(changed) > 5 else ""
+        )
+        raise WorkspaceError(
+            f"the git workspace has uncommitted changes ({shown}); a release must be exactly a "
+            "commit: commit or stash them"
+        )
+    return head.stdout.strip()
+
+
+def dvc(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return _run([sys.executable, "-m", "dvc", *args], root)
+
+
+def dvc_status(root: Path) -> dict[str, list]:
+    result = dvc(root, "status", "--json")
+    if result.returncode != 0:
+        raise WorkspaceError(f"`dvc status` failed: {_last_line(result.stderr)}")
+    return json.loads(result.stdout or "{}")
+
+
+def describe_stale(status: dict[str, list]) -> list[str]:
+    """One phrase per stage that `dvc status` reports, naming what changed."""
+    phrases = []
+    for stage, changes in status.items():
+        what = []
+        for change in changes:
+            if isinstance(change, str):
+                what.append(change)
+                continue
+            for kind, items in change.items():
+                names = ", ".join(
+                    f"{path} ({state if isinstance(state, str) else ', '.join(state)})"
+                    for path, state in items.items()
+                )
+                what.append(f"{kind}: {names}")
+        phrases.append(f"stage '{stage}' ({'; '.join(what)})")
+    return phrases
+
+
+def only_missing(status: dict[str, list]) -> bool:
+    """True when every change is an output or dependency file that is simply not there."""
+    states = [
+        state
+        for changes in status.values()
+        for change in changes
+        if isinstance(change, dict)
+        for items in change.values()
+        for state in items.values()
+    ]
+    plain = all(isinstance(change, dict) for changes in status.values() for change in changes)
+    return plain and bool(states) and all(state in ("deleted", "not in cache") for state in states)
+
+
+def require_in_sync(root: Path) -> None:
+    """Refuse unless every output matches dvc.lock; fetch missing outputs from the remote first."""
+    status = dvc_status(root)
+    if status and only_missing(status):
+        pulled = dvc(root, "pull")
+        if pulled.returncode != 0:
+            raise WorkspaceError(
+                "the pipeline outputs in dvc.lock are missing here and `dvc pull` could not fetch "
+                f"them ({_last_line(pulled.stderr)}); push them from the machine that ran the "
+                "pipeline (`dvc push`) to a remote this machine can reach (README: Remote storage)"
+            )
+        status = dvc_status(root)
+    if status:
+        raise WorkspaceError(
+            "the workspace does not match dvc.lock: "
+            + "; ".join(describe_stale(status))
+            + ". Deploy never retrains: run `dvc repro` and commit dvc.lock and metrics.json "
+            "(or `dvc checkout --force` to restore the recorded outputs)"
+        )
+
+
+def push_outputs(root: Path) -> str:
+    """Store every output of dvc.lock in the default remote; returns DVC's summary line."""
+    pushed = dvc(root, "push")
+    if pushed.returncode != 0:
+        raise WorkspaceError(
+            f"`dvc push` failed ({_last_line(pushed.stderr)}); check the default remote in "
+            ".dvc/config (`dvc remote list`) and its credentials"
+        )
+    return _last_line(pushed.stdout)

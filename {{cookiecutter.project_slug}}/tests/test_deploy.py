@@ -1,0 +1,111 @@
+"""deploy and rollback in process against a SQLite registry; git, DVC and serving stubbed.
+
+The template's own tests run the same commands for real (git, DVC, a tracking
+server, `mlflow models serve`); these cover the registry logic in seconds.
+"""
+
+import argparse
+from contextlib import contextmanager
+
+import mlflow
+import pytest
+import yaml
+
+from {{ cookiecutter.package_name }} import deploy, rollback
+from {{ cookiecutter.package_name }}.params import load_params
+from {{ cookiecutter.package_name }}.registry import (
+    Registry,
+    RegistryError,
+    collect_provenance,
+)
+from {{ cookiecutter.package_name }}.stages import evaluate, ingest, split, train
+
+from .conftest import TASKS
+from .test_registry import REGRESSION_GATES
+
+
+@pytest.fixture
+def released(write_params, monkeypatch):
+    """A trained project whose workspace checks pass and whose smoke test answers."""
+    params = load_params(write_params(TASKS["regression"], REGRESSION_GATES))
+    for stage in (ingest, split, train, evaluate):
+        stage.run(params)
+    lock = {
+        "stages": {
+            "ingest": {"outs": [{"path": "data/raw/data.parquet", "md5": "d" * 32}]},
+            "train": {"outs": [{"path": "models/model", "md5": "m" * 32 + ".dir"}]},
+        }
+    }
+    (params.root / "dvc.lock").write_text(yaml.safe_dump(lock))
+
+    @contextmanager
+    def served(model_uri, timeout):
+        yield "http://127.0.0.1:1"
+
+    monkeypatch.setattr(deploy.workspace, "git_commit", lambda root: "c0ffee")
+    monkeypatch.setattr(deploy.workspace, "require_in_sync", lambda root: None)
+    monkeypatch.setattr(deploy.workspace, "push_outputs", lambda root: "pushed")
+    monkeypatch.setattr(deploy.serving, "served", served)
+    monkeypatch.setattr(deploy.serving, "smoke_test", lambda url, example: [1.0] * 5)
+    return params
+
+
+def aliases(params):
+    return Registry(params).aliases()
+
+
+def test_a_release_stopped_after_registering_is_resumed_not_duplicated(released, capsys):
+    registry = Registry(released)
+    registry.register(collect_provenance(released, "c0ffee"), released.paths.model)
+    assert aliases(released) == {}
+
+    assert deploy.run(released, argparse.Namespace(check=False, summary=None)) == 0
+    assert "resuming the release of version 1" in capsys.readouterr().out
+    assert aliases(released) == {"production": "1"}
+
+    assert deploy.run(released, argparse.Namespace(check=False, summary=None)) == 0
+    assert "already released as version 1" in capsys.readouterr().out
+    assert [v.version for v in Registry(released).versions()] == [1]
+
+
+def test_check_changes_nothing_and_summarises(released, tmp_path, capsys):
+    summary = tmp_path / "summary.md"
+    assert deploy.run(released, argparse.Namespace(check=True, summary=summary)) == 0
+    assert "--check: every check passed; nothing was changed" in capsys.readouterr().out
+    assert not Registry(released).exists
+    text = summary.read_text()
+    assert text.startswith("### mlops deploy\n\n~~~text\n")
+    assert "the first release is promoted" in text
+
+
+def test_registered_files_must_match_the_workspace(released):
+    registry = Registry(released)
+    version = registry.register(collect_provenance(released, "c0ffee"), released.paths.model)
+    assert version.tags["model_md5"] == "m" * 32 + ".dir"
+    (released.paths.model / "MLmodel").write_text("tampered\n")
+    with pytest.raises(RegistryError, match="does not hold the same files"):
+        registry.verify(version, released.paths.model)
+    tags = mlflow.MlflowClient().get_model_version(registry.name, version.version).tags
+    assert tags["verified"] == "false"
+
+
+def test_rollback_swaps_production_and_previous(released, capsys):
+    registry = Registry(released)
+    for commit in ("a" * 40, "b" * 40):
+        (released.root / "dvc.lock").write_text(
+            f"# {commit}\n" + (released.root / "dvc.lock").read_text()
+        )
+        version = registry.register(collect_provenance(released, commit), released.paths.model)
+        registry.move(released.registry.alias, str(version.version))
+    assert aliases(released) == {"production": "2", "previous": "1"}
+
+    assert rollback.run(released, argparse.Namespace(version="")) == 0
+    assert aliases(released) == {"production": "1", "previous": "2"}
+    assert rollback.run(released, argparse.Namespace(version="")) == 0
+    assert aliases(released) == {"production": "2", "previous": "1"}
+    out = capsys.readouterr().out
+    assert "after: 'production' -> version 1; 'previous' -> version 2" in out
+
+    with pytest.raises(RegistryError, match=r"version 5 of .* does not exist"):
+        rollback.run(released, argparse.Namespace(version="5"))
+    assert aliases(released) == {"production": "2", "previous": "1"}

@@ -1,0 +1,142 @@
+"""Provenance tags, the champion gate and the CI guard, without a tracking server."""
+
+import json
+from types import SimpleNamespace
+
+import pytest
+import yaml
+
+from {{ cookiecutter.package_name }}.deploy import champion_gate
+from {{ cookiecutter.package_name }}.files import file_md5
+from {{ cookiecutter.package_name }}.params import load_params
+from {{ cookiecutter.package_name }}.registry import (
+    Provenance,
+    RegistryError,
+    collect_provenance,
+    manifest,
+    metrics_from_tags,
+    require_tracking_server,
+)
+
+from .conftest import TASKS
+
+PROVENANCE = Provenance(
+    git_commit="c0ffee",
+    dvc_lock_md5="lock",
+    data_md5="data",
+    model_md5="model.dir",
+    train_run_id="run",
+    metrics={"rmse": 53.777123456789, "r2": 0.4541},
+)
+
+
+def test_tags_carry_provenance_and_exact_metrics(monkeypatch):
+    for key in ("GITHUB_SERVER_URL", "GITHUB_REPOSITORY", "GITHUB_RUN_ID"):
+        monkeypatch.delenv(key, raising=False)
+    tags = PROVENANCE.tags()
+    assert tags["git_commit"] == "c0ffee" and tags["model_md5"] == "model.dir"
+    assert metrics_from_tags({**tags, "metric.bad": "n/a"}) == PROVENANCE.metrics
+    assert "ci_run" not in tags
+    monkeypatch.setenv("GITHUB_SERVER_URL", "https://git.example")
+    monkeypatch.setenv("GITHUB_REPOSITORY", "team/model")
+    monkeypatch.setenv("GITHUB_RUN_ID", "42")
+    assert PROVENANCE.tags()["ci_run"] == "https://git.example/team/model/actions/runs/42"
+
+
+def test_a_release_is_the_same_commit_or_the_same_lock():
+    assert PROVENANCE.is_release_of({"git_commit": "c0ffee", "dvc_lock_md5": "other"})
+    assert PROVENANCE.is_release_of({"git_commit": "docs-only", "dvc_lock_md5": "lock"})
+    assert not PROVENANCE.is_release_of({"git_commit": "other", "dvc_lock_md5": "other"})
+
+
+def test_provenance_comes_from_dvc_lock_and_the_outputs(write_params):
+    params = load_params(write_params(TASKS["regression"]))
+    lock = {
+        "stages": {
+            "ingest": {"outs": [{"path": "data/raw/data.parquet", "md5": "d" * 32}]},
+            "train": {"outs": [{"path": "models/model", "md5": "m" * 32 + ".dir"}]},
+        }
+    }
+    (params.root / "dvc.lock").write_text(yaml.safe_dump(lock))
+    params.paths.train_run.parent.mkdir(parents=True)
+    params.paths.train_run.write_text(json.dumps({"run_id": "abc123"}))
+    params.paths.metrics.write_text(json.dumps({"rmse": 50.5, "r2": 0.5}))
+    provenance = collect_provenance(params, "c0ffee")
+    assert provenance == Provenance(
+        git_commit="c0ffee",
+        dvc_lock_md5=file_md5(params.root / "dvc.lock"),
+        data_md5="d" * 32,
+        model_md5="m" * 32 + ".dir",
+        train_run_id="abc123",
+        metrics={"rmse": 50.5, "r2": 0.5},
+    )
+    params.paths.metrics.write_text(json.dumps({"rmse": float("nan")}))
+    with pytest.raises(RegistryError, match="holds no finite metrics"):
+        collect_provenance(params, "c0ffee")
+
+
+def test_manifest_sees_every_byte(tmp_path):
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "MLmodel").write_text("a")
+    (tmp_path / "sub" / "model.skops").write_bytes(b"\x00\x01")
+    first = manifest(tmp_path)
+    assert set(first) == {"MLmodel", "sub/model.skops"}
+    (tmp_path / "sub" / "model.skops").write_bytes(b"\x00\x02")
+    assert manifest(tmp_path) != first
+
+
+class FakeRegistry:
+    def __init__(self, champion_tags=None):
+        self.champion = (
+            None if champion_tags is None else SimpleNamespace(version="3", tags=champion_tags)
+        )
+
+    def holder(self, alias):
+        return self.champion
+
+
+REGRESSION_GATES = {
+    "gates": {
+        "rmse": {"direction": "lower", "rel_tolerance": 0.02},
+        "r2": {"direction": "higher", "abs_tolerance": 0.01},
+    }
+}
+
+
+@pytest.fixture
+def regression_params(write_params):
+    return load_params(write_params(TASKS["regression"], REGRESSION_GATES))
+
+
+def test_champion_gate_promotes_the_first_release(regression_params, capsys):
+    assert champion_gate(regression_params, FakeRegistry(), PROVENANCE)
+    assert "the first release is promoted" in capsys.readouterr().out
+
+
+def test_champion_gate_refuses_a_regression_naming_the_metric(regression_params, capsys):
+    champion = {"metric.rmse": "50.0", "metric.r2": "0.50", "metric.mae": "40.0"}
+    candidate = Provenance(**{**PROVENANCE.__dict__, "metrics": {"rmse": 50.5, "r2": 0.45}})
+    assert not champion_gate(regression_params, FakeRegistry(champion), candidate)
+    out = capsys.readouterr().out
+    assert "r2 regressed: 0.5000 -> 0.4500" in out
+    assert "regressed on r2 against version 3; 'production' stays on version 3" in out
+
+    within = Provenance(**{**PROVENANCE.__dict__, "metrics": {"rmse": 50.5, "r2": 0.495}})
+    assert champion_gate(regression_params, FakeRegistry(champion), within)
+
+
+def test_champion_gate_needs_metrics_on_the_champion(regression_params):
+    with pytest.raises(RegistryError, match="carries no metric tags for the gated metrics"):
+        champion_gate(regression_params, FakeRegistry({"git_commit": "x"}), PROVENANCE)
+
+
+def test_ci_requires_a_tracking_server(monkeypatch):
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    monkeypatch.setenv("CI", "true")
+    with pytest.raises(RegistryError, match="MLFLOW_TRACKING_URI is not set"):
+        require_tracking_server()
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", "http://127.0.0.1:5000")
+    require_tracking_server()
+    monkeypatch.delenv("MLFLOW_TRACKING_URI")
+    monkeypatch.delenv("CI")
+    require_tracking_server()
