@@ -15,6 +15,9 @@ from pathlib import Path
 # (answer, value) -> paths that exist only for *other* values of that answer.
 UNCHOSEN = {
     ("license", "none"): ["LICENSE"],
+    # Each task ships the GX suite of its own default data set only.
+    ("task", "classification"): ["gx/expectations/diabetes.json"],
+    ("task", "regression"): ["gx/expectations/breast_cancer.json"],
 }
 
 

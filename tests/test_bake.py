@@ -39,6 +39,8 @@ COMMON_FILES = {
     "README.md",
     "data/input/README.md",
     "dvc.yaml",
+    "gx/.gitignore",
+    "gx/great_expectations.yml",
     "params.yaml",
     "pyproject.toml",
     "uv.lock",
@@ -46,18 +48,22 @@ COMMON_FILES = {
     "src/{pkg}/__main__.py",
     "src/{pkg}/cli.py",
     "src/{pkg}/data.py",
+    "src/{pkg}/datadocs.py",
     "src/{pkg}/errors.py",
     "src/{pkg}/files.py",
     "src/{pkg}/gate.py",
     "src/{pkg}/metrics.py",
     "src/{pkg}/model.py",
     "src/{pkg}/params.py",
+    "src/{pkg}/suggest.py",
     "src/{pkg}/tracking.py",
+    "src/{pkg}/validation.py",
     "src/{pkg}/stages/__init__.py",
     "src/{pkg}/stages/evaluate.py",
     "src/{pkg}/stages/ingest.py",
     "src/{pkg}/stages/split.py",
     "src/{pkg}/stages/train.py",
+    "src/{pkg}/stages/validate.py",
     "tests/__init__.py",
     "tests/conftest.py",
     "tests/test_cli.py",
@@ -66,11 +72,19 @@ COMMON_FILES = {
     "tests/test_metrics.py",
     "tests/test_params.py",
     "tests/test_pipeline.py",
+    "tests/test_suggest.py",
+    "tests/test_validation.py",
+}
+# The GX suite of each task's default data set (see validation.suite in params.yaml).
+SUITES = {
+    "classification": "gx/expectations/breast_cancer.json",
+    "regression": "gx/expectations/diabetes.json",
 }
 
 
 def expected_files(variant: dict[str, str], package: str) -> set[str]:
     files = {path.format(pkg=package) for path in COMMON_FILES}
+    files.add(SUITES[variant["task"]])
     if variant["license"] != "none":
         files.add("LICENSE")
     return files
@@ -141,8 +155,12 @@ def test_config_files_parse_and_carry_the_answers(baked, variant):
     assert params["data"]["source"] == expected_source[variant["task"]]
     assert params["model"]["type"] in params["model"]["hyperparameters"]
 
+    suite = json.loads((project / SUITES[variant["task"]]).read_text(encoding="utf-8"))
+    assert f"gx/expectations/{params['validation']['suite']}.json" == SUITES[variant["task"]]
+    assert suite["name"] == params["validation"]["suite"]
+
     dvc = yaml.safe_load((project / "dvc.yaml").read_text(encoding="utf-8"))
-    assert list(dvc["stages"]) == ["ingest", "split", "train", "evaluate"]
+    assert list(dvc["stages"]) == ["ingest", "validate", "split", "train", "evaluate"]
     for stage in dvc["stages"].values():
         assert any(dep.startswith("src/my_ml_project/stages/") for dep in stage["deps"])
 

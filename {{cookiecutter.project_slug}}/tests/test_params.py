@@ -42,12 +42,35 @@ def test_hyperparameters_of_the_chosen_model_only(write_params):
             "list each column once",
         ),
         ({"mlflow": None}, "`mlflow.experiment` is missing"),
+        ({"validation": None}, "`validation.suite` is missing"),
+        (
+            {"validation": {"suite": "my suite.json"}},
+            "`validation.suite` is 'my suite.json', which cannot be a file name",
+        ),
+        (
+            {"validation": {"suggest": {"margin": -0.1}}},
+            "`validation.suggest.margin` must be a number at least 0.0 and below 10.0",
+        ),
+        (
+            {"validation": {"suggest": {"row_count_margin": 1}}},
+            "`validation.suggest.row_count_margin` must be a number at least 0.0 and below 1.0",
+        ),
+        (
+            {"validation": {"suggest": {"max_categories": "many"}}},
+            "`validation.suggest.max_categories` must be a non-negative integer",
+        ),
     ],
 )
 def test_bad_values_name_the_key_and_the_fix(write_params, overrides, expected):
     with pytest.raises(ParamsError, match=None) as caught:
         load_params(write_params(**overrides))
     assert expected in str(caught.value)
+
+
+def test_the_suite_file_lives_in_the_gx_store(write_params):
+    params = load_params(write_params(validation={"suite": "customers"}))
+    assert params.suite_path == params.root / "gx" / "expectations" / "customers.json"
+    assert params.validation.suggest.margin == 0.1
 
 
 def test_malformed_yaml_names_the_line(tmp_path: Path):
