@@ -51,7 +51,7 @@ def test_baked_project_tests_pipeline_and_tracking(installed_project, project_en
     assert " passed" in tests.stdout and "failed" not in tests.stdout
 
     first = project_env.run(["dvc", "repro"], cwd=project)
-    for stage in ("ingest", "split", "train", "evaluate"):
+    for stage in ("ingest", "validate", "split", "train", "evaluate"):
         assert f"Running stage '{stage}'" in first.stdout
     metrics = json.loads((project / "metrics.json").read_text())
     assert set(metrics) == set(SANE_RANGES[task])
