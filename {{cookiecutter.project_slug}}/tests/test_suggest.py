@@ -12,7 +12,7 @@ from {{ cookiecutter.package_name }}.params import load_params
 from {{ cookiecutter.package_name }}.suggest import numeric_bounds, render, run, suggest_suite
 from {{ cookiecutter.package_name }}.validation import validate_frame
 
-from .conftest import PROJECT_ROOT
+from .conftest import PROJECT_ROOT, TASKS
 
 OWN_DATA = {"data": {"source": "data/input/customers.csv", "target": "churned"}}
 
@@ -24,7 +24,9 @@ def suggested(params, **kwargs):
 
 @pytest.fixture
 def own(write_params, mixed_csv):
-    return load_params(write_params(OWN_DATA, validation={"suite": "customers"}))
+    return load_params(
+        write_params(TASKS["classification"], OWN_DATA, validation={"suite": "customers"})
+    )
 
 
 def kinds(suite, column):
