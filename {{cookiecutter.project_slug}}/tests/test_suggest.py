@@ -136,3 +136,35 @@ def test_an_empty_reference_is_refused(tmp_path, write_params):
     empty.write_text("age,churned\n")
     with pytest.raises(ProjectError, match="has no rows"):
         run(params, argparse.Namespace(data=empty, force=False))
+
+
+def test_every_kind_of_column_passes_its_own_suite(write_params):
+    params = load_params(write_params(TASKS["regression"], validation={"suite": "kinds"}))
+    frame = pd.DataFrame(
+        {
+            "count": [0, 3, 7, 12],
+            "share": [0.25, None, 0.5, 0.125],
+            "flag": [True, False, True, True],
+            "when": pd.to_datetime(["2024-01-01", "2024-02-01", "2024-03-01", "2024-04-01"]),
+            "label": pd.Series(["a", "b", "a", "c"], dtype="category"),
+            "note": ["x", None, "y", "z"],
+            "target": [1.5, 2.5, 3.5, 10.0],
+        }
+    )
+    suite = suggest_suite(
+        frame,
+        name="kinds",
+        target="target",
+        task="regression",
+        settings=params.validation.suggest,
+        reference="frame",
+    )
+    params.suite_path.parent.mkdir(parents=True)
+    params.suite_path.write_text(render(suite))
+    result = validate_frame(frame, params)
+    assert result.success, result.to_text()
+    assert kinds(suite, "count")["expect_column_values_to_be_between"] == {
+        "column": "count",
+        "min_value": 0,
+        "max_value": 14,
+    }

@@ -3,6 +3,8 @@
 import argparse
 import json
 import shutil
+import subprocess
+import sys
 
 import numpy as np
 import pandas as pd
@@ -168,3 +170,17 @@ def test_any_batch_file_can_be_checked(classification, tmp_path, capsys):
     assert validate.run(classification, args) == 1
     assert "unexpected: surprise" in capsys.readouterr().out
     assert not classification.paths.validation.exists(), "a batch check leaves the gate alone"
+
+
+@pytest.mark.parametrize("command", ["validate", "suggest-suite", "data-docs"])
+def test_great_expectations_is_imported_only_when_validating(command):
+    probe = (
+        "import sys; from {{ cookiecutter.package_name }}.cli import main\n"
+        f"try: main([{command!r}, '--help'])\n"
+        "except SystemExit: pass\n"
+        "print('gx loaded:', 'great_expectations' in sys.modules)"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True
+    )
+    assert result.stdout.strip().splitlines()[-1] == "gx loaded: False"

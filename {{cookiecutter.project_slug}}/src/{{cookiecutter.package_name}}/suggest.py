@@ -39,6 +39,16 @@ def _is_numeric(series: pd.Series) -> bool:
     return pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series)
 
 
+def _is_categorical(series: pd.Series) -> bool:
+    """Text, booleans and categories: columns whose values can be listed as a set."""
+    types = pd.api.types
+    return (
+        types.is_string_dtype(series)
+        or types.is_bool_dtype(series)
+        or isinstance(series.dtype, pd.CategoricalDtype)
+    )
+
+
 def _number(value: Any) -> int | float:
     value = value.item() if hasattr(value, "item") else value
     return int(value) if isinstance(value, int) else float(value)
@@ -154,7 +164,9 @@ def suggest_suite(
                         max_value=bounds[1],
                     )
                 )
-        elif is_classes or series.nunique(dropna=True) <= settings.max_categories:
+        elif is_classes or (
+            _is_categorical(series) and series.nunique(dropna=True) <= settings.max_categories
+        ):
             expectations.append(
                 _expect(
                     "expect_column_values_to_be_in_set",
