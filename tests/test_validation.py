@@ -202,9 +202,10 @@ def test_suggest_suite_for_own_data_and_the_gate_it_sets(project, project_env):
     project_env.run(["mlops", "suggest-suite", "--force"], cwd=project)
     assert suite_file.read_bytes() == first, "the same data must give the same bytes"
 
-    passed = project_env.run(["dvc", "repro"], cwd=project)
-    assert "passed: all" in passed.stdout and "Running stage 'train'" in passed.stdout
+    # The drafted suite passes on the pipeline's own copy of the data.
     before, runs_before = snapshot(project), count_runs(project_env, project)
+    passed = project_env.run(["dvc", "repro", "validate"], cwd=project)
+    assert "passed: all" in passed.stdout
 
     checked = project_env.run(
         ["mlops", "validate", "--data", "corrupted-customers.csv"], cwd=project, check=False

@@ -9,9 +9,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from .data import read_table
+from .data import read_data_file, read_table
 from .params import Params
-from .stages.validate import read_batch
 from .validation import build_data_docs
 
 
@@ -25,6 +24,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(params: Params, args: argparse.Namespace | None = None) -> None:
     batch = getattr(args, "data", None)
-    frame = read_table(params.paths.raw, "ingest") if batch is None else read_batch(batch)
+    frame = read_table(params.paths.raw, "ingest") if batch is None else read_data_file(batch)
     index = build_data_docs(frame, params)
     print(f"data-docs: open {index}")

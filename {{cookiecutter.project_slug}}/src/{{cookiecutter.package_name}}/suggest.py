@@ -18,7 +18,7 @@ from typing import Any
 
 import pandas as pd
 
-from .data import FILE_READERS, read_source
+from .data import read_data_file, read_source
 from .errors import DataError, ProjectError
 from .files import atomic_path, shown
 from .params import Params, SuggestParams
@@ -225,13 +225,7 @@ def _reference(params: Params, path: Path | None) -> tuple[pd.DataFrame, str]:
         frame = read_source(params.data.source, params.root, params.data.target)
         label = params.data.source
     else:
-        reader = FILE_READERS.get(path.suffix.lower())
-        if reader is None or not path.is_file():
-            raise DataError(f"--data {path}: not an existing .csv or .parquet file; fix the path")
-        try:
-            frame = reader(path)
-        except Exception as error:  # the readers raise many types; all mean "unreadable"
-            raise DataError(f"--data {path}: could not read it ({error})") from None
+        frame = read_data_file(path)
         label = path.as_posix()
     frame.columns = [str(column) for column in frame.columns]
     return frame, label

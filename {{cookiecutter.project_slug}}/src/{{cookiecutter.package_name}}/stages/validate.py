@@ -11,8 +11,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from ..data import FILE_READERS, read_table
-from ..errors import DataError
+from ..data import read_data_file, read_table
 from ..files import atomic_path, shown, write_json
 from ..params import Params
 from ..validation import validate_frame
@@ -36,20 +35,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def read_batch(path: Path):
-    reader = FILE_READERS.get(path.suffix.lower())
-    if reader is None:
-        raise DataError(f"--data {path}: not a .csv or .parquet file; convert it or fix the path")
-    if not path.is_file():
-        raise DataError(f"--data {path}: file not found; fix the path")
-    try:
-        frame = reader(path)
-    except Exception as error:  # the readers raise many types; all mean "unreadable"
-        raise DataError(f"--data {path}: could not read it ({error}); check the file") from None
-    frame.columns = [str(column) for column in frame.columns]
-    return frame
-
-
 def run(params: Params, args: argparse.Namespace | None = None) -> int:
     batch = getattr(args, "data", None)
     json_path = getattr(args, "json", None)
@@ -60,7 +45,7 @@ def run(params: Params, args: argparse.Namespace | None = None) -> int:
         json_path = json_path or params.paths.validation
         markdown_path = markdown_path or params.paths.validation_summary
     else:
-        frame = read_batch(batch)
+        frame = read_data_file(batch)
         label = shown(batch.resolve(), params.root)
 
     result = validate_frame(frame, params, data=label)
