@@ -130,6 +130,17 @@ def test_failures_come_in_suite_order_and_reports_are_stable(classification):
     assert columns.index("mean_radius") < columns.index("worst_area") < columns.index("target")
 
 
+def test_another_data_set_gets_a_short_table_and_a_hint(classification):
+    other = pd.DataFrame({"tenure": [1.0, 2.0], "target": [0, 1]})
+    result = validate_frame(other, classification)
+    assert len(result.to_dict()["failures"]) > 80  # every expectation on a missing column
+    text = result.to_text()
+    assert len(text.splitlines()) < 10
+    assert "expectations on the missing columns" in text
+    assert "set validation.suite in params.yaml, then run `mlops suggest-suite`" in text
+    assert "`mlops suggest-suite`" in result.to_markdown()
+
+
 @pytest.mark.parametrize(
     ("content", "expected"),
     [

@@ -27,6 +27,7 @@ EXAMPLES = 5
 NUMERIC_TYPES = frozenset({"int", "int8", "int16", "int32", "int64", "float", "float32", "float64"})
 SUITE_KEYS = frozenset({"name", "expectations", "meta", "notes", "id", "suite_parameters"})
 EXPECTATION_KEYS = frozenset({"type", "kwargs", "meta", "notes", "description", "severity", "id"})
+MISSING_COLUMN = {"error": "the column is missing"}
 # Keys of an expectation's kwargs that are plumbing, not what the data should look like.
 PLUMBING = frozenset({"column", "batch_id", "result_format", "catch_exceptions"})
 
@@ -97,18 +98,44 @@ class ValidationResult:
             f"{self.suite!r} do not hold on {self.data}"
         )
 
+    def _shown_and_notes(self) -> tuple[list[Failure], list[str]]:
+        """The failures worth a table row, and notes on the rest.
+
+        Every expectation on a missing column fails too; the table names the
+        missing columns once instead of repeating them row by row.
+        """
+        shown = [f for f in self.failures if f.observed != MISSING_COLUMN]
+        folded = len(self.failures) - len(shown)
+        notes = []
+        if folded:
+            notes.append(f"(and {folded} expectations on the missing columns)")
+        columns = next(
+            (f for f in self.failures if f.expectation == "expect_table_columns_to_match_set"),
+            None,
+        )
+        if columns and isinstance(columns.observed, dict) and isinstance(columns.expected, dict):
+            missing = len(columns.observed.get("missing", []))
+            if missing * 2 > len(columns.expected.get("column_set", [])):
+                notes.append(
+                    "Most columns of the suite are missing. If this is a new data set, give it "
+                    "a suite of its own: set validation.suite in params.yaml, then run "
+                    "`mlops suggest-suite` and review the file it writes."
+                )
+        return shown, notes
+
     def to_text(self) -> str:
         """A fixed-width table of the failures, for a terminal or a CI log."""
         if self.success:
             return self.headline()
-        rows = [HEADER, *(failure.cells() for failure in self.failures)]
+        shown, notes = self._shown_and_notes()
+        rows = [HEADER, *(failure.cells() for failure in shown)]
         widths = [max(len(row[i]) for row in rows) for i in range(len(HEADER))]
         lines = [
             "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
             for row in rows
         ]
         lines.insert(1, "  ".join("-" * width for width in widths))
-        return "\n".join([self.headline(), "", *lines])
+        return "\n".join([self.headline(), "", *lines, *notes])
 
     def to_markdown(self) -> str:
         status = "passed" if self.success else "failed"
@@ -123,8 +150,11 @@ class ValidationResult:
             ),
         ]
         if self.failures:
+            shown, notes = self._shown_and_notes()
             lines += ["", _markdown_row(HEADER), _markdown_row(["---"] * len(HEADER))]
-            lines += [_markdown_row(failure.cells()) for failure in self.failures]
+            lines += [_markdown_row(failure.cells()) for failure in shown]
+            for note in notes:
+                lines += ["", note]
         return "\n".join(lines) + "\n"
 
 
@@ -335,7 +365,7 @@ def _failure(result: Any, frame: pd.DataFrame) -> Failure:
     if config.type == "expect_column_values_to_not_be_null":
         unexpected = []  # they are all null
     if column is not None and column not in frame.columns:
-        observed: Any = {"error": "the column is missing"}
+        observed: Any = dict(MISSING_COLUMN)
     elif column is not None and "min_value" in expected and not _is_numeric(frame[column]):
         observed = {"error": f"cannot compare: the values are {frame[column].dtype}, not numbers"}
     elif "unexpected_count" in outcome:
