@@ -18,6 +18,9 @@ UNCHOSEN = {
     # One pull-request workflow per poster: the CML one installs CML with npm.
     ("pr_reporter", "cml"): [".github/workflows/pr-report-builtin.yml"],
     ("pr_reporter", "builtin"): [".github/workflows/pr-report-cml.yml"],
+    # Each task ships the GX suite of its own default data set only.
+    ("task", "classification"): ["gx/expectations/diabetes.json"],
+    ("task", "regression"): ["gx/expectations/breast_cancer.json"],
 }
 
 

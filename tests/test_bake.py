@@ -48,6 +48,8 @@ COMMON_FILES = {
     "docs/decisions.md",
     "data/monitoring/README.md",
     "dvc.yaml",
+    "gx/.gitignore",
+    "gx/great_expectations.yml",
     "params.yaml",
     "pyproject.toml",
     "uv.lock",
@@ -62,6 +64,7 @@ COMMON_FILES = {
     "src/{pkg}/data.py",
     "src/{pkg}/drift.py",
     "src/{pkg}/deploy.py",
+    "src/{pkg}/datadocs.py",
     "src/{pkg}/errors.py",
     "src/{pkg}/files.py",
     "src/{pkg}/gate.py",
@@ -75,13 +78,16 @@ COMMON_FILES = {
     "src/{pkg}/rollback.py",
     "src/{pkg}/serving.py",
     "src/{pkg}/smoke_test.py",
-    "src/{pkg}/tracking.py",
     "src/{pkg}/workspace.py",
+    "src/{pkg}/suggest.py",
+    "src/{pkg}/tracking.py",
+    "src/{pkg}/validation.py",
     "src/{pkg}/stages/__init__.py",
     "src/{pkg}/stages/evaluate.py",
     "src/{pkg}/stages/ingest.py",
     "src/{pkg}/stages/split.py",
     "src/{pkg}/stages/train.py",
+    "src/{pkg}/stages/validate.py",
     "tests/__init__.py",
     "tests/conftest.py",
     "tests/test_check.py",
@@ -99,11 +105,19 @@ COMMON_FILES = {
     "tests/test_registry.py",
     "tests/test_serving.py",
     "tests/test_workspace.py",
+    "tests/test_suggest.py",
+    "tests/test_validation.py",
+}
+# The GX suite of each task's default data set (see validation.suite in params.yaml).
+SUITES = {
+    "classification": "gx/expectations/breast_cancer.json",
+    "regression": "gx/expectations/diabetes.json",
 }
 
 
 def expected_files(variant: dict[str, str], package: str) -> set[str]:
     files = {path.format(pkg=package) for path in COMMON_FILES}
+    files.add(SUITES[variant["task"]])
     if variant["license"] != "none":
         files.add("LICENSE")
     files.add(f".github/workflows/pr-report-{variant['pr_reporter']}.yml")
@@ -177,8 +191,12 @@ def test_config_files_parse_and_carry_the_answers(baked, variant):
     assert params["report"]["poster"] == variant["pr_reporter"]
     assert params["registry"]["model_name"] == "my-ml-project"
 
+    suite = json.loads((project / SUITES[variant["task"]]).read_text(encoding="utf-8"))
+    assert f"gx/expectations/{params['validation']['suite']}.json" == SUITES[variant["task"]]
+    assert suite["name"] == params["validation"]["suite"]
+
     dvc = yaml.safe_load((project / "dvc.yaml").read_text(encoding="utf-8"))
-    assert list(dvc["stages"]) == ["ingest", "split", "train", "evaluate"]
+    assert list(dvc["stages"]) == ["ingest", "validate", "split", "train", "evaluate"]
     for stage in dvc["stages"].values():
         assert any(dep.startswith("src/my_ml_project/stages/") for dep in stage["deps"])
 

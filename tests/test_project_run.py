@@ -51,7 +51,7 @@ def test_baked_project_tests_pipeline_and_tracking(installed_project, project_en
     assert " passed" in tests.stdout and "failed" not in tests.stdout
 
     first = project_env.run(["dvc", "repro"], cwd=project)
-    for stage in ("ingest", "split", "train", "evaluate"):
+    for stage in ("ingest", "validate", "split", "train", "evaluate"):
         assert f"Running stage '{stage}'" in first.stdout
     metrics = json.loads((project / "metrics.json").read_text())
     assert set(metrics) == set(SANE_RANGES[task])
@@ -117,8 +117,10 @@ def test_bring_your_own_csv_with_categories_and_gaps(installed_project, project_
     params_path = project / "params.yaml"
     params = yaml.safe_load(params_path.read_text())
     params["data"].update(source="data/input/customers.csv", target="churned")
+    params["validation"]["suite"] = "customers"
     params_path.write_text(yaml.safe_dump(params, sort_keys=False))
 
+    project_env.run(["mlops", "suggest-suite"], cwd=project)
     project_env.run(["dvc", "repro"], cwd=project)
     features = json.loads((project / "data" / "features.json").read_text())
     assert features == {

@@ -49,6 +49,7 @@ REGRESSION = {
     "data": {"source": "sklearn:diabetes"},
     "split": {"stratify": False},
     "model": {"type": "ridge", "hyperparameters": {"ridge": {"alpha": 1.0}}},
+    "validation": {"suite": "diabetes"},
 }
 CLASSIFICATION = {
     "task": "classification",
@@ -58,6 +59,7 @@ CLASSIFICATION = {
         "type": "logistic_regression",
         "hyperparameters": {"logistic_regression": {"C": 1.0, "max_iter": 1000}},
     },
+    "validation": {"suite": "breast_cancer"},
 }
 TASKS = {"classification": CLASSIFICATION, "regression": REGRESSION}
 

@@ -67,6 +67,23 @@ def test_hyperparameters_of_the_chosen_model_only(write_params):
         ({"registry": {"previous_alias": "v2"}}, "`registry.previous_alias` is 'v2', which"),
         ({"registry": {"previous_alias": "production"}}, "equals registry.alias"),
         ({"registry": {"serve_timeout": 0}}, "`registry.serve_timeout` must be a number between"),
+        ({"validation": None}, "`validation.suite` is missing"),
+        (
+            {"validation": {"suite": "my suite.json"}},
+            "`validation.suite` is 'my suite.json', which cannot be a file name",
+        ),
+        (
+            {"validation": {"suggest": {"margin": -0.1}}},
+            "`validation.suggest.margin` must be a number at least 0.0 and below 10.0",
+        ),
+        (
+            {"validation": {"suggest": {"row_count_margin": 1}}},
+            "`validation.suggest.row_count_margin` must be a number at least 0.0 and below 1.0",
+        ),
+        (
+            {"validation": {"suggest": {"max_categories": "many"}}},
+            "`validation.suggest.max_categories` must be a non-negative integer",
+        ),
     ],
 )
 def test_bad_values_name_the_key_and_the_fix(write_params, overrides, expected):
@@ -81,6 +98,10 @@ def test_monitoring_settings_are_typed(write_params):
     assert params.monitoring.drift_share == 1.0
     assert params.monitoring.batch.is_relative_to(params.root)
     assert params.monitoring.correction in CORRECTIONS
+def test_the_suite_file_lives_in_the_gx_store(write_params):
+    params = load_params(write_params(validation={"suite": "customers"}))
+    assert params.suite_path == params.root / "gx" / "expectations" / "customers.json"
+    assert params.validation.suggest.margin == 0.1
 
 
 def test_malformed_yaml_names_the_line(tmp_path: Path):

@@ -21,6 +21,10 @@ from .params import DEFAULT_PARAMS_FILE, load_params
 # command -> (module relative to this package, one-line help)
 COMMANDS: dict[str, tuple[str, str]] = {
     "ingest": ("stages.ingest", "load the data source and resolve the feature columns"),
+    "validate": (
+        "stages.validate",
+        "check the data against the GX suite; exit 1 and report what failed",
+    ),
     "split": ("stages.split", "hold out a seeded test set"),
     "train": ("stages.train", "fit the model, save it for DVC and record an MLflow run"),
     "evaluate": (
@@ -43,6 +47,11 @@ COMMANDS: dict[str, tuple[str, str]] = {
     ),
     "rollback": ("rollback", "move the production alias back to the previous or a given version"),
     "smoke-test": ("smoke_test", "post the model's input example to a serving URL and check it"),
+    "suggest-suite": (
+        "suggest",
+        "draft a GX suite from reference data (your own data set) for review",
+    ),
+    "data-docs": ("datadocs", "render GX Data Docs of the suite and the data as local HTML"),
 }
 
 

@@ -93,6 +93,21 @@ def read_source(source: str, root: Path, target: str) -> pd.DataFrame:
         raise DataError(f"could not read {source!r}: {error}; check the file's format") from None
 
 
+def read_data_file(path: Path, option: str = "--data") -> pd.DataFrame:
+    """A CSV or Parquet file named on the command line (by `option`), with string column names."""
+    reader = FILE_READERS.get(path.suffix.lower())
+    if reader is None:
+        raise DataError(f"{option} {path}: not a .csv or .parquet file; convert it or fix the path")
+    if not path.is_file():
+        raise DataError(f"{option} {path}: file not found; fix the path")
+    try:
+        frame = reader(path)
+    except Exception as error:  # the readers raise many types; all mean "unreadable"
+        raise DataError(f"{option} {path}: could not read it ({error}); check the file") from None
+    frame.columns = [str(column) for column in frame.columns]
+    return frame
+
+
 def resolve_features(frame: pd.DataFrame, params: DataParams) -> Features:
     """Check the configured columns against the data, or infer them when not configured."""
     if params.target not in frame.columns:

@@ -28,6 +28,11 @@ def atomic_path(target: Path) -> Iterator[Path]:
         shutil.rmtree(scratch, ignore_errors=True)
 
 
+def shown(path: Path, root: Path) -> str:
+    """A path as people see it in messages: relative to the project root when inside it."""
+    return (path.relative_to(root) if path.is_relative_to(root) else path).as_posix()
+
+
 def write_json(path: Path, payload: Any) -> None:
     with atomic_path(path) as staged:
         staged.write_text(json.dumps(payload, indent=2, sort_keys=True) + "\n", encoding="utf-8")

@@ -29,6 +29,7 @@ ALIAS_RE = re.compile(r"^[A-Za-z0-9_-]{1,255}$")
 RESERVED_ALIAS_RE = re.compile(r"^(latest|v\d+)$", re.IGNORECASE)
 PATH_KEYS = (
     "raw",
+    "gx",
     "features",
     "train",
     "test",
@@ -45,6 +46,8 @@ PATH_KEYS = (
 )
 CORRECTIONS = ("benjamini-hochberg", "bonferroni")
 POSTERS = ("cml", "builtin")
+# A suite name is also its file name under gx/expectations/.
+SUITE_NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*")
 
 
 @dataclass(frozen=True)
@@ -66,6 +69,21 @@ class SplitParams:
 class ModelParams:
     type: str
     hyperparameters: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class SuggestParams:
+    """How `mlops suggest-suite` drafts a suite from reference data."""
+
+    margin: float
+    max_categories: int
+    row_count_margin: float
+
+
+@dataclass(frozen=True)
+class ValidationParams:
+    suite: str
+    suggest: SuggestParams
 
 
 @dataclass(frozen=True)
@@ -97,6 +115,9 @@ class RegistryParams:
 @dataclass(frozen=True)
 class Paths:
     raw: Path
+    gx: Path
+    validation: Path
+    validation_summary: Path
     features: Path
     train: Path
     test: Path
@@ -126,6 +147,7 @@ class Params:
     data: DataParams
     split: SplitParams
     model: ModelParams
+    validation: ValidationParams
     mlflow: MlflowParams
     registry: RegistryParams
     paths: Paths
@@ -133,6 +155,11 @@ class Params:
     monitoring: MonitoringParams
     report: ReportParams
     raw: dict[str, Any] = field(repr=False, compare=False)
+
+    @property
+    def suite_path(self) -> Path:
+        """The GX suite file: the file store of the context in paths.gx keeps suites here."""
+        return self.paths.gx / "expectations" / f"{self.validation.suite}.json"
 
 
 class _Reader:
@@ -169,11 +196,14 @@ class _Reader:
             )
         return value
 
-    def number(self, key: str, low: float, high: float) -> float:
+    def number(self, key: str, low: float, high: float, *, include_low: bool = False) -> float:
         value = self.get(key)
-        if isinstance(value, bool) or not isinstance(value, int | float) or not low < value < high:
+        is_number = isinstance(value, int | float) and not isinstance(value, bool)
+        in_range = is_number and (low <= value if include_low else low < value) and value < high
+        if not in_range:
+            bounds = f"at least {low} and below" if include_low else f"between {low} and"
             raise self.fail(
-                key, f"must be a number between {low} and {high}, got {value!r}", "fix the value"
+                key, f"must be a number {bounds} {high}, got {value!r}", "fix the value"
             )
         return float(value)
 
@@ -285,6 +315,26 @@ def _registry(read: _Reader) -> RegistryParams:
     )
 
 
+def _validation(read: _Reader) -> ValidationParams:
+    suite = read.text("validation.suite")
+    if not SUITE_NAME_RE.fullmatch(suite):
+        raise read.fail(
+            "validation.suite",
+            f"is {suite!r}, which cannot be a file name",
+            "use letters, digits, '_' and '-' only (no extension), e.g. customers",
+        )
+    return ValidationParams(
+        suite=suite,
+        suggest=SuggestParams(
+            margin=read.number("validation.suggest.margin", 0.0, 10.0, include_low=True),
+            max_categories=read.integer("validation.suggest.max_categories"),
+            row_count_margin=read.number(
+                "validation.suggest.row_count_margin", 0.0, 1.0, include_low=True
+            ),
+        ),
+    )
+
+
 def load_params(path: str | Path = DEFAULT_PARAMS_FILE) -> Params:
     """Parse and validate params.yaml; paths in it are taken relative to its folder."""
     path = Path(path)
@@ -371,6 +421,7 @@ def load_params(path: str | Path = DEFAULT_PARAMS_FILE) -> Params:
             stratify=read.boolean("split.stratify"),
         ),
         model=ModelParams(type=model_type, hyperparameters=dict(hyperparameters)),
+        validation=_validation(read),
         mlflow=MlflowParams(
             experiment=read.text("mlflow.experiment"),
             tracking_uri=read.text("mlflow.tracking_uri"),

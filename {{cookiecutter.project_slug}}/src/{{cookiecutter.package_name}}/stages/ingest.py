@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 from ..data import read_source, resolve_features, write_table
-from ..errors import DataError
 from ..params import Params
 
 
 def run(params: Params, args: object = None) -> None:
+    # An empty source is written as is: the validate stage reports it (row count).
     frame = read_source(params.data.source, params.root, params.data.target)
-    if frame.empty:
-        raise DataError(f"data source {params.data.source!r} has no rows; check the file")
     frame.columns = [str(column) for column in frame.columns]
     features = resolve_features(frame, params.data)
     write_table(frame, params.paths.raw)

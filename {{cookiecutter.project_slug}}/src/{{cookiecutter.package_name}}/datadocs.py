@@ -1,0 +1,29 @@
+"""data-docs: render GX Data Docs for the suite and the data, as local HTML pages.
+
+The pages go to the git-ignored gx/uncommitted/ folder. They load their
+styles and scripts from public CDNs, so they look bare when opened offline.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from .data import read_data_file, read_table
+from .params import Params
+from .validation import build_data_docs
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--data",
+        type=Path,
+        help="a CSV or Parquet batch to document instead of the ingested data (paths.raw)",
+    )
+
+
+def run(params: Params, args: argparse.Namespace | None = None) -> None:
+    batch = getattr(args, "data", None)
+    frame = read_table(params.paths.raw, "ingest") if batch is None else read_data_file(batch)
+    index = build_data_docs(frame, params)
+    print(f"data-docs: open {index}")

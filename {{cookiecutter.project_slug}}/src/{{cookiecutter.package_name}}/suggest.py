@@ -1,0 +1,263 @@
+"""suggest-suite: draft a GX expectation suite from reference data, for review.
+
+GX Core 1.x has no profiler, so this writes a first suite from what the data
+shows: its exact columns, their types, which columns have no missing values,
+numeric bounds widened by a margin, the value sets of low-cardinality text
+columns, the target's classes (or range) and a band of row counts. The output
+is plain JSON with no ids or timestamps: the same data always gives the same
+bytes, so a regenerated suite shows up in review as a clean diff.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from .data import read_data_file, read_source
+from .errors import DataError, ProjectError
+from .files import atomic_path, shown
+from .params import Params, SuggestParams
+
+NUMERIC_TYPE_LIST = ["float64", "int64"]
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--data",
+        type=Path,
+        help="a CSV or Parquet file to learn from (default: data.source in params.yaml)",
+    )
+    parser.add_argument("--force", action="store_true", help="replace the suite file if it exists")
+
+
+def _is_numeric(series: pd.Series) -> bool:
+    return pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series)
+
+
+def _is_categorical(series: pd.Series) -> bool:
+    """Text, booleans and categories: columns whose values can be listed as a set."""
+    types = pd.api.types
+    return (
+        types.is_string_dtype(series)
+        or types.is_bool_dtype(series)
+        or isinstance(series.dtype, pd.CategoricalDtype)
+    )
+
+
+def _number(value: Any) -> int | float:
+    value = value.item() if hasattr(value, "item") else value
+    return int(value) if isinstance(value, int) else float(value)
+
+
+def _outward(value: float, step: float, down: bool) -> float:
+    """`value` rounded to a multiple of `step` away from the data (never inward)."""
+    digits = max(0, -round(math.log10(step)))
+    multiple = (math.floor if down else math.ceil)(value / step)
+    rounded = round(multiple * step, digits)
+    if down and rounded > value:
+        rounded = round(rounded - step, digits)
+    if not down and rounded < value:
+        rounded = round(rounded + step, digits)
+    return rounded
+
+
+def numeric_bounds(series: pd.Series, margin: float) -> tuple[int | float, int | float] | None:
+    """The observed range widened by `margin` x its width, in round numbers.
+
+    A column that is never negative keeps a floor of 0; integer columns keep
+    integer bounds.
+    """
+    values = series.dropna()
+    if values.empty:
+        return None
+    low, high = _number(values.min()), _number(values.max())
+    width = high - low or abs(high) or 1.0
+    padded_low, padded_high = low - margin * width, high + margin * width
+    if low >= 0:
+        padded_low = max(padded_low, 0)
+    if pd.api.types.is_integer_dtype(series):
+        return math.floor(padded_low), math.ceil(padded_high)
+    step = 10.0 ** (math.floor(math.log10(width)) - 2)
+    return _outward(padded_low, step, down=True), _outward(padded_high, step, down=False)
+
+
+def _type_expectation(column: str, series: pd.Series) -> dict[str, Any] | None:
+    if _is_numeric(series):
+        # Numbers may be read as integers in one file and floats in the next
+        # (a missing value turns an integer column into floats), so allow both.
+        types = sorted({*NUMERIC_TYPE_LIST, str(series.dtype)})
+        return _expect("expect_column_values_to_be_in_type_list", column=column, type_list=types)
+    if isinstance(series.dtype, pd.CategoricalDtype):
+        return None  # GX cannot name a categorical dtype; the value set still applies
+    return _expect("expect_column_values_to_be_of_type", column=column, type_=str(series.dtype))
+
+
+def _expect(kind: str, meta: dict[str, Any] | None = None, **kwargs: Any) -> dict[str, Any]:
+    expectation: dict[str, Any] = {"type": kind, "kwargs": kwargs}
+    if meta:
+        expectation["meta"] = meta
+    return expectation
+
+
+def _sorted_values(values: pd.Series) -> list[Any]:
+    return sorted((_plain_value(value) for value in values.dropna().unique()), key=_sort_key)
+
+
+def _plain_value(value: Any) -> Any:
+    value = value.item() if hasattr(value, "item") else value
+    return value if isinstance(value, bool | int | float) else str(value)
+
+
+def _sort_key(value: Any) -> tuple[int, Any]:
+    return (0, value) if isinstance(value, bool | int | float) else (1, str(value))
+
+
+def suggest_suite(
+    frame: pd.DataFrame,
+    *,
+    name: str,
+    target: str,
+    task: str,
+    settings: SuggestParams,
+    reference: str,
+) -> dict[str, Any]:
+    """A suite (as the JSON document GX stores) that the reference frame passes."""
+    if frame.empty:
+        raise DataError(f"{reference} has no rows; a suite needs reference data with rows")
+    rows = len(frame)
+    expectations = [
+        _expect(
+            "expect_table_columns_to_match_set",
+            column_set=[str(column) for column in frame.columns],
+            exact_match=True,
+        ),
+        _expect(
+            "expect_table_row_count_to_be_between",
+            {"observed": rows},
+            min_value=max(1, math.floor(rows * (1 - settings.row_count_margin))),
+            max_value=math.ceil(rows * (1 + settings.row_count_margin)),
+        ),
+    ]
+    for column in map(str, frame.columns):
+        series = frame[column]
+        typed = _type_expectation(column, series)
+        if typed:
+            expectations.append(typed)
+        if series.notna().all():
+            expectations.append(_expect("expect_column_values_to_not_be_null", column=column))
+        is_classes = column == target and task == "classification"
+        if _is_numeric(series) and not is_classes:
+            bounds = numeric_bounds(series, settings.margin)
+            if bounds is not None:
+                observed = {"min": _number(series.min()), "max": _number(series.max())}
+                expectations.append(
+                    _expect(
+                        "expect_column_values_to_be_between",
+                        {"observed": observed},
+                        column=column,
+                        min_value=bounds[0],
+                        max_value=bounds[1],
+                    )
+                )
+        elif is_classes or (
+            _is_categorical(series) and series.nunique(dropna=True) <= settings.max_categories
+        ):
+            expectations.append(
+                _expect(
+                    "expect_column_values_to_be_in_set",
+                    column=column,
+                    value_set=_sorted_values(series),
+                )
+            )
+    return {
+        "name": name,
+        "meta": {
+            "generated_by": "mlops suggest-suite: a draft to review, edit and commit",
+            "reference": {"data": reference, "rows": rows},
+            "settings": {
+                "margin": settings.margin,
+                "max_categories": settings.max_categories,
+                "row_count_margin": settings.row_count_margin,
+            },
+        },
+        "expectations": expectations,
+    }
+
+
+LINE_LIMIT = 100
+
+
+def _json(value: Any, indent: int, column: int, expand: int = 0) -> str:
+    """JSON that keeps small values on one line; `expand` levels are always broken up.
+
+    The suite is written with one block per expectation and one line per
+    argument, so a changed bound is a one-line diff.
+    """
+    inline = json.dumps(value, ensure_ascii=False, allow_nan=False)
+    is_container = isinstance(value, dict | list) and value
+    if not is_container or (not expand and column + len(inline) <= LINE_LIMIT):
+        return inline
+    pad, inner = " " * indent, " " * (indent + 2)
+    deeper = max(expand - 1, 0)
+    if isinstance(value, list):
+        items = [inner + _json(item, indent + 2, indent + 2, deeper) for item in value]
+        return "[\n" + ",\n".join(items) + f"\n{pad}]"
+    items = []
+    for key, item in value.items():
+        prefix = f"{inner}{json.dumps(key, ensure_ascii=False)}: "
+        levels = 2 if key == "expectations" else deeper
+        items.append(prefix + _json(item, indent + 2, len(prefix), levels))
+    return "{\n" + ",\n".join(items) + f"\n{pad}}}"
+
+
+def render(suite: dict[str, Any]) -> str:
+    """The suite file's text: the top level and each expectation expanded, values compact."""
+    return _json(suite, 0, 0, expand=1) + "\n"
+
+
+def _reference(params: Params, path: Path | None) -> tuple[pd.DataFrame, str]:
+    if path is None:
+        frame = read_source(params.data.source, params.root, params.data.target)
+        label = params.data.source
+    else:
+        frame = read_data_file(path)
+        label = path.as_posix()
+    frame.columns = [str(column) for column in frame.columns]
+    return frame, label
+
+
+def run(params: Params, args: argparse.Namespace | None = None) -> None:
+    target_path = params.suite_path
+    display = shown(target_path, params.root)
+    if target_path.exists() and not getattr(args, "force", False):
+        raise ProjectError(
+            f"{display} exists and may hold reviewed edits; pass --force to replace it, or set "
+            "validation.suite in params.yaml to a new name for a new data set"
+        )
+    frame, reference = _reference(params, getattr(args, "data", None))
+    if params.data.target not in frame.columns:
+        raise DataError(
+            f"params.yaml `data.target`: column {params.data.target!r} is not in {reference}; "
+            "fix the target or the data"
+        )
+    suite = suggest_suite(
+        frame,
+        name=params.validation.suite,
+        target=params.data.target,
+        task=params.task,
+        settings=params.validation.suggest,
+        reference=reference,
+    )
+    with atomic_path(target_path) as staged:
+        staged.write_text(render(suite), encoding="utf-8")
+    print(
+        f"suggest-suite: {len(suite['expectations'])} expectations for {frame.shape[1]} columns "
+        f"from {reference} ({len(frame)} rows) -> {display}\n"
+        "Review it (bounds, value sets, nullability), edit what the data should promise, "
+        "commit it, then run `dvc repro`."
+    )

@@ -1,0 +1,439 @@
+"""Data validation with Great Expectations: the one module that imports it.
+
+GX takes seconds to import, so it is imported inside the functions that need
+it. The suite is read from its JSON file under paths.gx (the file store of the
+committed GX context) and the data is checked as one in-memory batch, so the
+whole suite is computed in one pass and nothing is written into gx/.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from .errors import ProjectError
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from .params import Params
+
+# Unexpected values kept per failed expectation.
+EXAMPLES = 5
+NUMERIC_TYPES = frozenset({"int", "int8", "int16", "int32", "int64", "float", "float32", "float64"})
+SUITE_KEYS = frozenset({"name", "expectations", "meta", "notes", "id", "suite_parameters"})
+EXPECTATION_KEYS = frozenset({"type", "kwargs", "meta", "notes", "description", "severity", "id"})
+MISSING_COLUMN = {"error": "the column is missing"}
+# Keys of an expectation's kwargs that are plumbing, not what the data should look like.
+PLUMBING = frozenset({"column", "batch_id", "result_format", "catch_exceptions"})
+
+
+class SuiteError(ProjectError):
+    """The suite file is missing or is not a valid GX expectation suite."""
+
+
+@dataclass(frozen=True)
+class Failure:
+    """One failed expectation, in plain JSON types."""
+
+    expectation: str
+    column: str | None
+    expected: Any
+    observed: Any
+    unexpected_values: list[Any]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "expectation": self.expectation,
+            "column": self.column,
+            "expected": self.expected,
+            "observed": self.observed,
+            "unexpected_values": self.unexpected_values,
+        }
+
+    def cells(self) -> list[str]:
+        """The failure as short table cells: expectation, column, expected, observed, examples."""
+        return [
+            self.expectation,
+            self.column or "-",
+            _describe_expected(self.expectation, self.expected),
+            _describe_observed(self.expectation, self.observed),
+            _shorten(", ".join(map(_show, self.unexpected_values))) or "-",
+        ]
+
+
+HEADER = ["expectation", "column", "expected", "observed", "unexpected values"]
+
+
+@dataclass(frozen=True)
+class ValidationResult:
+    success: bool
+    suite: str
+    data: str
+    evaluated: int
+    failures: tuple[Failure, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "success": self.success,
+            "suite": self.suite,
+            "data": self.data,
+            "evaluated": self.evaluated,
+            "failed": len(self.failures),
+            "failures": [failure.to_dict() for failure in self.failures],
+        }
+
+    def headline(self) -> str:
+        if self.success:
+            return (
+                f"passed: all {self.evaluated} expectations of suite {self.suite!r} "
+                f"hold on {self.data}"
+            )
+        return (
+            f"FAILED: {len(self.failures)} of {self.evaluated} expectations of suite "
+            f"{self.suite!r} do not hold on {self.data}"
+        )
+
+    def _shown_and_notes(self) -> tuple[list[Failure], list[str]]:
+        """The failures worth a table row, and notes on the rest.
+
+        Every expectation on a missing column fails too; the table names the
+        missing columns once instead of repeating them row by row.
+        """
+        shown = [f for f in self.failures if f.observed != MISSING_COLUMN]
+        folded = len(self.failures) - len(shown)
+        notes = []
+        if folded:
+            notes.append(f"(and {folded} expectations on the missing columns)")
+        columns = next(
+            (f for f in self.failures if f.expectation == "expect_table_columns_to_match_set"),
+            None,
+        )
+        if columns and isinstance(columns.observed, dict) and isinstance(columns.expected, dict):
+            missing = len(columns.observed.get("missing", []))
+            if missing * 2 > len(columns.expected.get("column_set", [])):
+                notes.append(
+                    "Most columns of the suite are missing. If this is a new data set, give it "
+                    "a suite of its own: set validation.suite in params.yaml, then run "
+                    "`mlops suggest-suite` and review the file it writes."
+                )
+        return shown, notes
+
+    def to_text(self) -> str:
+        """A fixed-width table of the failures, for a terminal or a CI log."""
+        if self.success:
+            return self.headline()
+        shown, notes = self._shown_and_notes()
+        rows = [HEADER, *(failure.cells() for failure in shown)]
+        widths = [max(len(row[i]) for row in rows) for i in range(len(HEADER))]
+        lines = [
+            "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
+            for row in rows
+        ]
+        lines.insert(1, "  ".join("-" * width for width in widths))
+        return "\n".join([self.headline(), "", *lines, *notes])
+
+    def to_markdown(self) -> str:
+        status = "passed" if self.success else "failed"
+        lines = [
+            f"## Data validation {status}",
+            "",
+            f"Suite `{self.suite}` on `{self.data}`: "
+            + (
+                f"all {self.evaluated} expectations hold."
+                if self.success
+                else f"{len(self.failures)} of {self.evaluated} expectations failed."
+            ),
+        ]
+        if self.failures:
+            shown, notes = self._shown_and_notes()
+            lines += ["", _markdown_row(HEADER), _markdown_row(["---"] * len(HEADER))]
+            lines += [_markdown_row(failure.cells()) for failure in shown]
+            for note in notes:
+                lines += ["", note]
+        return "\n".join(lines) + "\n"
+
+
+def _markdown_row(cells: Iterable[str]) -> str:
+    escaped = (cell.replace("|", "\\|").replace("\n", " ") for cell in cells)
+    return "| " + " | ".join(escaped) + " |"
+
+
+def _show(value: Any) -> str:
+    return repr(value) if isinstance(value, str) else json.dumps(value)
+
+
+def _shorten(text: str, limit: int = 60) -> str:
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _describe_expected(expectation: str, expected: dict[str, Any]) -> str:
+    if "min_value" in expected or "max_value" in expected:
+        low, high = expected.get("min_value"), expected.get("max_value")
+        unit = " rows" if expectation == "expect_table_row_count_to_be_between" else ""
+        if low is None:
+            return f"at most {_show(high)}{unit}"
+        if high is None:
+            return f"at least {_show(low)}{unit}"
+        return f"{_show(low)} to {_show(high)}{unit}"
+    if "value_set" in expected:
+        return _shorten("one of " + ", ".join(map(_show, expected["value_set"])))
+    if "type_list" in expected:
+        return " or ".join(expected["type_list"])
+    if "type_" in expected:
+        return str(expected["type_"])
+    if "column_set" in expected:
+        exactly = "exactly " if expected.get("exact_match", True) else ""
+        return f"{exactly}the {len(expected['column_set'])} columns of the suite"
+    if expectation == "expect_column_values_to_not_be_null":
+        return "no missing values"
+    return _shorten(json.dumps(expected, sort_keys=True))
+
+
+def _describe_observed(expectation: str, observed: Any) -> str:
+    if isinstance(observed, dict):
+        if "unexpected_count" in observed:
+            return f"{observed['unexpected_count']} of {observed['element_count']} rows"
+        if "missing" in observed or "unexpected" in observed:
+            parts = [
+                f"{label}: {', '.join(observed[label])}"
+                for label in ("missing", "unexpected")
+                if observed.get(label)
+            ]
+            return _shorten("; ".join(parts))
+        if "error" in observed:
+            return _shorten(f"error: {observed['error']}")
+    if expectation == "expect_table_row_count_to_be_between":
+        return f"{observed} rows"
+    return _shorten(_show(observed) if not isinstance(observed, str) else observed)
+
+
+def plain(value: Any) -> Any:
+    """A JSON-ready copy of a value from pandas, numpy or GX (NaN becomes null)."""
+    if isinstance(value, dict):
+        return {str(key): plain(item) for key, item in value.items()}
+    if isinstance(value, list | tuple | set | frozenset):
+        items = [plain(item) for item in value]
+        return sorted(items, key=_show) if isinstance(value, set | frozenset) else items
+    if hasattr(value, "item") and callable(value.item) and getattr(value, "ndim", 1) == 0:
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None if math.isnan(value) else str(value)
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    return str(value)
+
+
+def read_suite_document(path: Path) -> dict[str, Any]:
+    """The suite file's JSON, with the file named in every error."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise SuiteError(
+            f"{path}: suite file not found; write one with `mlops suggest-suite` (then review "
+            "it), or set validation.suite in params.yaml to an existing suite"
+        ) from None
+    try:
+        document = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise SuiteError(
+            f"{path}: not valid JSON at line {error.lineno}, column {error.colno} "
+            f"({error.msg}); fix the syntax"
+        ) from None
+    if not isinstance(document, dict) or not isinstance(document.get("expectations"), list):
+        raise SuiteError(
+            f"{path}: not an expectation suite; expected an object with `name` and a list "
+            "of `expectations` (see `mlops suggest-suite`)"
+        )
+    return document
+
+
+def load_suite(path: Path, name: str):
+    """Read and check a suite file; return a GX ExpectationSuite."""
+    from great_expectations.core.expectation_suite import ExpectationSuite
+    from great_expectations.expectations.expectation_configuration import (
+        ExpectationConfiguration,
+    )
+
+    document = read_suite_document(path)
+    if document.get("name") != name:
+        raise SuiteError(
+            f"{path}: the suite is named {document.get('name')!r}, not {name!r}; GX finds a "
+            "suite by its name, so make `name` match the file name"
+        )
+    unknown = set(document) - SUITE_KEYS
+    if unknown:
+        raise SuiteError(f"{path}: unknown keys {sorted(unknown)}; remove them")
+    if not document["expectations"]:
+        raise SuiteError(f"{path}: the suite has no expectations; add some or regenerate it")
+
+    expectations = []
+    for number, item in enumerate(document["expectations"], start=1):
+        where = f"{path}: expectation {number}"
+        if (
+            not isinstance(item, dict)
+            or not isinstance(item.get("type"), str)
+            or not isinstance(item.get("kwargs"), dict)
+        ):
+            raise SuiteError(f"{where} needs a string `type` and an object of `kwargs`")
+        unknown = set(item) - EXPECTATION_KEYS
+        if unknown:
+            raise SuiteError(f"{where} ({item['type']}) has unknown keys {sorted(unknown)}")
+        try:
+            configuration = ExpectationConfiguration(**item)
+            expectations.append(configuration.to_domain_obj())
+        except Exception as error:  # GX raises pydantic, type and lookup errors alike
+            reason = " ".join(str(error).split())
+            raise SuiteError(
+                f"{where} ({item['type']}) is not valid: {_shorten(reason, 300)}; fix it"
+            ) from None
+    return ExpectationSuite(name=name, expectations=expectations, meta=document.get("meta") or {})
+
+
+def _context():
+    """An in-memory GX context: no files, no temporary docs site, no progress bars."""
+    import great_expectations as gx
+    from great_expectations.data_context.types.base import (
+        DataContextConfig,
+        InMemoryStoreBackendDefaults,
+        ProgressBarsConfig,
+    )
+
+    config = DataContextConfig(
+        store_backend_defaults=InMemoryStoreBackendDefaults(init_temp_docs_sites=False),
+        analytics_enabled=False,
+        progress_bars=ProgressBarsConfig(globally=False),
+    )
+    return gx.get_context(mode="ephemeral", project_config=config)
+
+
+def _batch(context, frame: pd.DataFrame):
+    definition = (
+        context.data_sources.add_pandas("pipeline")
+        .add_dataframe_asset("data")
+        .add_batch_definition_whole_dataframe("whole")
+    )
+    return definition.get_batch(batch_parameters={"dataframe": frame})
+
+
+def _exception_message(info: Any) -> str | None:
+    if not isinstance(info, dict):
+        return None
+    if info.get("exception_message"):
+        lines = str(info["exception_message"]).strip().splitlines()
+        return lines[-1] if lines else None
+    for nested in info.values():
+        message = _exception_message(nested)
+        if message:
+            return message
+    return None
+
+
+def _is_numeric(series: pd.Series) -> bool:
+    import pandas as pd
+
+    return pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series)
+
+
+def _non_conforming(frame: pd.DataFrame, column: str, types: list[str]) -> list[Any]:
+    """A few values of a column that break its expected type (what a reviewer needs to see)."""
+    import pandas as pd
+
+    values = frame[column]
+    if set(types) <= NUMERIC_TYPES:
+        as_numbers = pd.to_numeric(values, errors="coerce")
+        values = values[values.notna() & as_numbers.isna()]
+    else:
+        values = values.dropna()
+    return [plain(value) for value in values.drop_duplicates().head(EXAMPLES)]
+
+
+def _failure(result: Any, frame: pd.DataFrame) -> Failure:
+    config = result.expectation_config
+    kwargs = dict(config.kwargs)
+    column = kwargs.get("column")
+    expected = plain({k: v for k, v in kwargs.items() if k not in PLUMBING})
+    outcome = result.result or {}
+    unexpected = plain(outcome.get("partial_unexpected_list") or [])[:EXAMPLES]
+
+    if config.type == "expect_column_values_to_not_be_null":
+        unexpected = []  # they are all null
+    if column is not None and column not in frame.columns:
+        observed: Any = dict(MISSING_COLUMN)
+    elif column is not None and "min_value" in expected and not _is_numeric(frame[column]):
+        observed = {"error": f"cannot compare: the values are {frame[column].dtype}, not numbers"}
+    elif "unexpected_count" in outcome:
+        observed = plain({key: outcome.get(key) for key in ("unexpected_count", "element_count")})
+    elif config.type == "expect_table_columns_to_match_set":
+        mismatched = (outcome.get("details") or {}).get("mismatched") or {}
+        observed = plain({key: mismatched.get(key, []) for key in ("missing", "unexpected")})
+        unexpected = observed["unexpected"][:EXAMPLES]
+    elif "observed_value" in outcome:
+        observed = plain(outcome["observed_value"])
+        types = kwargs.get("type_list") or ([kwargs["type_"]] if "type_" in kwargs else None)
+        if types and column is not None:
+            unexpected = _non_conforming(frame, column, list(types))
+    else:
+        observed = {"error": _exception_message(result.exception_info) or "not evaluated"}
+    return Failure(config.type, column, expected, observed, unexpected)
+
+
+def validate_frame(
+    frame: pd.DataFrame, params: Params, *, data: str = "dataframe"
+) -> ValidationResult:
+    """Check a data frame against the configured suite; `data` names it in the report."""
+    suite = load_suite(params.suite_path, params.validation.suite)
+    order = {
+        (expectation.expectation_type, getattr(expectation, "column", None)): index
+        for index, expectation in reversed(list(enumerate(suite.expectations)))
+    }
+    batch = _batch(_context(), frame)
+    outcome = batch.validate(
+        suite, result_format={"result_format": "BASIC", "partial_unexpected_count": EXAMPLES}
+    )
+    failed = [result for result in outcome.results if not result.success]
+    failed.sort(
+        key=lambda result: order.get(
+            (result.expectation_config.type, result.expectation_config.kwargs.get("column")),
+            len(order),
+        )
+    )
+    return ValidationResult(
+        success=bool(outcome.success),
+        suite=suite.name,
+        data=data,
+        evaluated=int(outcome.statistics["evaluated_expectations"]),
+        failures=tuple(_failure(result, frame) for result in failed),
+    )
+
+
+def build_data_docs(frame: pd.DataFrame, params: Params) -> str:
+    """Validate into the GX context's (git-ignored) stores and render its Data Docs site.
+
+    Returns the address of the site's index page.
+    """
+    import great_expectations as gx
+    from great_expectations.core.run_identifier import RunIdentifier
+    from great_expectations.data_context.types.resource_identifiers import (
+        ExpectationSuiteIdentifier,
+        ValidationResultIdentifier,
+    )
+
+    suite = load_suite(params.suite_path, params.validation.suite)
+    context = gx.get_context(mode="file", context_root_dir=str(params.paths.gx))
+    batch = _batch(_context(), frame)
+    outcome = batch.validate(suite, result_format="SUMMARY")
+    key = ValidationResultIdentifier(
+        ExpectationSuiteIdentifier(name=suite.name),
+        RunIdentifier(run_name="data-docs"),
+        batch.id,
+    )
+    context.validation_results_store.set(key, outcome)
+    sites = context.build_data_docs()
+    return next(iter(sites.values()))
