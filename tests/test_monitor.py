@@ -20,21 +20,6 @@ from .conftest import bake
 
 pytestmark = pytest.mark.slow
 
-# Stands in for the project's data validation (GX) until that feature is in the
-# template; it is written only where the project has no validation module.
-VALIDATION_STAND_IN = textwrap.dedent('''
-    """Test stand-in: every batch passes."""
-    class ValidationResult:
-        success = True
-        failures = []
-        def to_dict(self):
-            return {"success": True, "failures": []}
-        def to_markdown(self):
-            return "every expectation passed"
-    def validate_frame(frame, params):
-        return ValidationResult()
-''')
-
 WRITE_UPSTREAM = textwrap.dedent("""
     import sys
     from my_ml_project.data import load_sklearn_dataset
@@ -65,9 +50,6 @@ def project(tmp_path_factory, project_env):
     root = tmp_path_factory.mktemp("monitor")
     project = bake(root)
     project_env.install(project)
-    validation = project / "src" / "my_ml_project" / "validation.py"
-    if not validation.exists():
-        validation.write_text(VALIDATION_STAND_IN)
 
     def git(*args: str):
         return project_env.run(["git", *args], cwd=project)
@@ -83,7 +65,7 @@ def project(tmp_path_factory, project_env):
         )
     )
     project_env.run(["dvc", "repro"], cwd=project)
-    git("add", "--all", ":!src/my_ml_project/validation.py")
+    git("add", "--all")
     git("-c", "user.name=Test", "-c", "user.email=t@example.com", "commit", "-qm", "Baseline")
     return project, upstream
 
@@ -112,6 +94,17 @@ def test_exit_codes_of_the_real_cli(project, project_env):
     project_env.run(["mlops", "make-batch", "--label-shift=0.3", "--output=x.csv"], cwd=project)
     code, report = monitor(project_env, project, "--batch", "x.csv")
     assert (code, report["status"]) == (1, "degradation")
+
+    invalid = project / "invalid.csv"
+    frame_text = (project / "x.csv").read_text().splitlines()
+    header = frame_text[0].split(",")
+    column = header.index("mean_area")
+    rows = [line.split(",") for line in frame_text[1:]]
+    rows[0][column] = "n/a"  # text in a numeric column: the GX suite rejects the batch
+    invalid.write_text("\n".join([",".join(header), *(",".join(r) for r in rows)]) + "\n")
+    code, report = monitor(project_env, project, "--batch", "invalid.csv")
+    assert code == 3 and report["status"] == "invalid"
+    assert "mean_area" in json.dumps(report["validation"])
 
     failed = project_env.run(["mlops", "monitor", "--batch", "nope.csv"], cwd=project, check=False)
     assert failed.returncode == 2 and failed.stderr.startswith("error: batch")

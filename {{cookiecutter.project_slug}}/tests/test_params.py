@@ -98,6 +98,8 @@ def test_monitoring_settings_are_typed(write_params):
     assert params.monitoring.drift_share == 1.0
     assert params.monitoring.batch.is_relative_to(params.root)
     assert params.monitoring.correction in CORRECTIONS
+
+
 def test_the_suite_file_lives_in_the_gx_store(write_params):
     params = load_params(write_params(validation={"suite": "customers"}))
     assert params.suite_path == params.root / "gx" / "expectations" / "customers.json"

@@ -195,3 +195,26 @@ def test_great_expectations_is_imported_only_when_validating(command):
         [sys.executable, "-c", probe], capture_output=True, text=True, check=True
     )
     assert result.stdout.strip().splitlines()[-1] == "gx loaded: False"
+
+
+def test_a_batch_is_checked_for_structure_and_labels_not_for_size_or_ranges(classification):
+    frame = pd.read_parquet(classification.paths.raw)
+    small_shifted = frame.head(40).copy()
+    small_shifted["mean_radius"] += 100.0  # far outside the suite's range: drift, not invalid
+
+    assert not validate_frame(small_shifted, classification).success
+    assert validate_frame(small_shifted, classification, batch=True).success
+
+    unlabelled = small_shifted.drop(columns="target")
+    assert validate_frame(unlabelled, classification, batch=True).success
+
+    broken = small_shifted.copy()
+    broken["mean_area"] = "n/a"
+    result = validate_frame(broken, classification, batch=True)
+    assert not result.success
+    assert {failure.column for failure in result.failures} == {"mean_area"}
+
+    bad_labels = small_shifted.copy()
+    bad_labels.loc[bad_labels.index[0], "target"] = 7
+    result = validate_frame(bad_labels, classification, batch=True)
+    assert [failure.column for failure in result.failures] == ["target"]

@@ -80,7 +80,7 @@ def validate_batch(frame: pd.DataFrame, params: Params):
             f"{__package__}.validation is missing, so the batch cannot be validated before "
             "the drift check; restore src/<package>/validation.py from the template"
         ) from None
-    return validation.validate_frame(frame, params)
+    return validation.validate_frame(frame, params, data="batch", batch=True)
 
 
 def batch_performance(params: Params, batch: pd.DataFrame, features: Features) -> dict | None:

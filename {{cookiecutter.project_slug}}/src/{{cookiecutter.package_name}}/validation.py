@@ -254,8 +254,42 @@ def read_suite_document(path: Path) -> dict[str, Any]:
     return document
 
 
-def load_suite(path: Path, name: str):
-    """Read and check a suite file; return a GX ExpectationSuite."""
+# What a batch of new data is not checked for: how many rows it has, and where its
+# feature values lie. Ranges and categories of the features are the drift check's
+# to judge (`mlops monitor`), so a shifted batch is reported as drift, not as invalid.
+BATCH_EXEMPT = frozenset(
+    {"expect_column_values_to_be_between", "expect_column_values_to_be_in_set"}
+)
+
+
+def for_batch(document: dict[str, Any], columns: Iterable[str], target: str) -> dict[str, Any]:
+    """The suite as it applies to a batch: structure (columns, types, gaps) and its labels.
+
+    A batch without the target column is checked without the target's expectations.
+    """
+    labelled = target in set(columns)
+    kept = []
+    for item in document["expectations"]:
+        kwargs = item.get("kwargs", {})
+        column = kwargs.get("column")
+        if item.get("type") == "expect_table_row_count_to_be_between":
+            continue
+        if item.get("type") in BATCH_EXEMPT and column != target:
+            continue
+        if column == target and not labelled:
+            continue
+        if "column_set" in kwargs and not labelled:
+            column_set = [name for name in kwargs["column_set"] if name != target]
+            item = {**item, "kwargs": {**kwargs, "column_set": column_set}}
+        kept.append(item)
+    return {**document, "expectations": kept}
+
+
+def load_suite(path: Path, name: str, *, adapt=None):
+    """Read and check a suite file; return a GX ExpectationSuite.
+
+    `adapt`, when given, rewrites the checked document first (see `for_batch`).
+    """
     from great_expectations.core.expectation_suite import ExpectationSuite
     from great_expectations.expectations.expectation_configuration import (
         ExpectationConfiguration,
@@ -272,6 +306,8 @@ def load_suite(path: Path, name: str):
         raise SuiteError(f"{path}: unknown keys {sorted(unknown)}; remove them")
     if not document["expectations"]:
         raise SuiteError(f"{path}: the suite has no expectations; add some or regenerate it")
+    if adapt is not None:
+        document = adapt(document)
 
     expectations = []
     for number, item in enumerate(document["expectations"], start=1):
@@ -385,10 +421,19 @@ def _failure(result: Any, frame: pd.DataFrame) -> Failure:
 
 
 def validate_frame(
-    frame: pd.DataFrame, params: Params, *, data: str = "dataframe"
+    frame: pd.DataFrame, params: Params, *, data: str = "dataframe", batch: bool = False
 ) -> ValidationResult:
-    """Check a data frame against the configured suite; `data` names it in the report."""
-    suite = load_suite(params.suite_path, params.validation.suite)
+    """Check a data frame against the configured suite; `data` names it in the report.
+
+    `batch=True` checks a batch of new data (see `for_batch`) rather than a data set.
+    """
+    adapt = None
+    if batch:
+
+        def adapt(document: dict[str, Any]) -> dict[str, Any]:
+            return for_batch(document, map(str, frame.columns), params.data.target)
+
+    suite = load_suite(params.suite_path, params.validation.suite, adapt=adapt)
     order = {
         (expectation.expectation_type, getattr(expectation, "column", None)): index
         for index, expectation in reversed(list(enumerate(suite.expectations)))
