@@ -22,6 +22,19 @@ OPTIONS = {
 }
 
 
+class UniqueKeyLoader(yaml.SafeLoader):
+    """A safe loader that refuses a key given twice in one mapping (DVC refuses it too)."""
+
+    def construct_mapping(self, node, deep=False):
+        keys = [self.construct_object(key, deep=deep) for key, _ in node.value]
+        duplicates = {key for key in keys if keys.count(key) > 1}
+        if duplicates:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"duplicate keys {sorted(duplicates)}", node.start_mark
+            )
+        return super().construct_mapping(node, deep=deep)
+
+
 def cycled_variants(options: dict[str, list[str]]) -> list[dict[str, str]]:
     """Independent options cycle together, so every value is baked at least once."""
     width = max(len(values) for values in options.values())
@@ -172,7 +185,7 @@ def test_config_files_parse_and_carry_the_answers(baked, variant):
         tomllib.loads(path.read_text(encoding="utf-8"))
     for path in itertools.chain(project.rglob("*.yaml"), project.rglob("*.yml")):
         if ".git" not in path.relative_to(project).parts[:1]:
-            yaml.safe_load(path.read_text(encoding="utf-8"))
+            yaml.load(path.read_text(encoding="utf-8"), Loader=UniqueKeyLoader)
 
     pyproject = tomllib.loads((project / "pyproject.toml").read_text(encoding="utf-8"))
     assert pyproject["project"]["name"] == "my-ml-project"
