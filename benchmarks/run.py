@@ -305,7 +305,7 @@ def bench_floor(project: Project, repeat: int) -> float:
 def bench_stages(project: Project, repeat: int) -> tuple[list[Figure], dict]:
     figures, peaks = [], {}
     startup = median_time(lambda: project.run("python", "-c", "pass"), repeat)
-    for stage in ("ingest", "split", "train", "evaluate"):
+    for stage in ("ingest", "validate", "split", "train", "evaluate"):
         samples = [
             project.run_measured("python", "-m", project.package, stage) for _ in range(repeat)
         ]
@@ -330,6 +330,67 @@ def bench_stages(project: Project, repeat: int) -> tuple[list[Figure], dict]:
     return figures, peaks
 
 
+def bench_report(project: Project, repeat: int) -> Figure:
+    """`mlops report` on a branch against the baseline committed on main."""
+    identity = ["-c", "user.name=Bench", "-c", "user.email=bench@example.com"]
+    project.run("git", "add", "--all")
+    project.run("git", *identity, "commit", "-qm", "Baseline")
+    project.run("git", "switch", "-qc", "bench-branch")
+    params = project.root / "params.yaml"
+    params.write_text(
+        params.read_text().replace("C: 1.0", "C: 0.5").replace("alpha: 1.0", "alpha: 0.5")
+    )
+    project.run("dvc", "repro")
+    seconds = median_time(lambda: project.run("mlops", "report"), repeat)
+    floor = median_time(lambda: project.run("git", "show", "main:metrics.json"), repeat)
+    return Figure(
+        "pull-request report against main",
+        seconds,
+        floor,
+        "git show of the baseline",
+        target="under 5 s",
+    )
+
+
+def bench_in_project(project: Project, rows: int, repeat: int) -> list[Figure]:
+    script = Path(__file__).with_name("inproject.py")
+    result = project.run("python", str(script), project.package, str(rows), str(repeat))
+    out = json.loads(result.stdout.strip().splitlines()[-1])
+    label = f"{rows:,} rows x {out['features']} columns"
+    return [
+        Figure(
+            f"data validation (GX suite), {label}",
+            out["validation_s"],
+            out["validation_floor_s"],
+            "the same checks in plain pandas",
+            target="within 6x the floor, plus GX's import",
+            extra={"gx_import_s": round(out["gx_import_s"], 2)},
+        ),
+        Figure(
+            f"drift check, {label}",
+            out["drift_s"],
+            out["drift_floor_s"],
+            "bare loop of scipy ks_2samp",
+            target="no slower than the floor",
+            extra={"reference_profile_s": round(out["drift_profile_s"], 2)},
+        ),
+        Figure(
+            "serving, one row, p50 (200 requests)",
+            out["serve_p50_s"],
+            out["predict_p50_s"],
+            "in-process predict p50",
+            extra={
+                "p95_s": round(out["serve_p95_s"], 4),
+                "predict_p95_s": round(out["predict_p95_s"], 5),
+            },
+        ),
+    ]
+
+
+def _seconds(value: float) -> str:
+    return f"{value:.2f} s" if value >= 0.1 else f"{value * 1000:.1f} ms"
+
+
 def render(figures: Sequence[Figure], machine: dict) -> str:
     lines = [
         f"Machine: {machine['cpus']} CPUs, {machine['platform']}, Python {machine['python']}; "
@@ -339,8 +400,8 @@ def render(figures: Sequence[Figure], machine: dict) -> str:
         "| --- | ---: | ---: | --- | ---: | --- | --- |",
     ]
     for f in figures:
-        seconds = "n/a" if f.seconds is None else f"{f.seconds:.2f} s"
-        floor = "n/a" if f.floor_seconds is None else f"{f.floor_seconds:.2f} s"
+        seconds = "n/a" if f.seconds is None else _seconds(f.seconds)
+        floor = "n/a" if f.floor_seconds is None else _seconds(f.floor_seconds)
         ratio = "" if f.ratio is None else f"{f.ratio:.1f}x"
         notes = ", ".join(f"{k}={v}" for k, v in f.extra.items())
         lines.append(
@@ -386,6 +447,10 @@ def main() -> int:
         log("stages")
         stage_figures, peaks = bench_stages(project, args.repeat)
         figures.extend(stage_figures)
+        log("report against main")
+        figures.append(bench_report(project, args.repeat))
+        log(f"validation, drift and serving on {args.rows:,} rows")
+        figures.extend(bench_in_project(project, args.rows, args.repeat))
         largest = max(peaks, key=peaks.get)
         figures.append(
             Figure(
