@@ -118,9 +118,13 @@ def test_the_retrain_path_produces_a_branch_with_new_results(project, project_en
     def git(*args: str) -> str:
         return project_env.run(["git", *args], cwd=project).stdout.strip()
 
-    # New, drifted data arrives: labelled rows with two features shifted.
+    # New, drifted data arrives: labelled rows with four features narrowed.
     batch = project / "data" / "monitoring" / "batch.parquet"
-    shifts = ["--rows=300", "--seed=7", "--shift-mean=mean_radius=1", "--shift-mean=mean_area=1"]
+    # Drifted but still valid: narrower spreads stay inside the suite's ranges, and 200 new
+    # rows keep the data inside its row-count band, so the data gate lets it through.
+    shifts = ["--rows=200", "--seed=7", "--shift-scale=mean_radius=0.3"]
+    shifts += ["--shift-scale=mean_area=0.3", "--shift-scale=mean_texture=0.3"]
+    shifts += ["--shift-scale=mean_smoothness=0.3"]
     project_env.run(["mlops", "make-batch", *shifts], cwd=project)
     project_env.run(["python", "-c", LAND_NEW_DATA, upstream, batch], cwd=project)
 
@@ -155,6 +159,6 @@ def test_the_retrain_path_produces_a_branch_with_new_results(project, project_en
         ],
         cwd=project,
     )
-    assert int(raw_rows.stdout) == 569 + 300
+    assert int(raw_rows.stdout) == 569 + 200
     assert lock["stages"]["train"]["outs"]
     assert os.path.exists(project / "models" / "model" / "MLmodel")

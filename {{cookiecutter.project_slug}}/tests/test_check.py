@@ -1,7 +1,5 @@
 import shutil
 import subprocess
-import sys
-import types
 from pathlib import Path
 
 import pytest
@@ -9,12 +7,9 @@ import yaml
 
 from {{ cookiecutter.package_name }} import check
 from {{ cookiecutter.package_name }}.cli import main
-from {{ cookiecutter.package_name }}.errors import ProjectError
 from {{ cookiecutter.package_name }}.params import load_params
 
 from .conftest import PROJECT_ROOT
-
-SUITES = f"{check.__package__}.{check.SUITE_MODULE}"
 
 
 @pytest.fixture
@@ -26,6 +21,9 @@ def project(tmp_path) -> Path:
     shutil.copy(PROJECT_ROOT / ".dvc" / "config", tmp_path / ".dvc" / "config")
     ignore = shutil.ignore_patterns("__pycache__")
     shutil.copytree(PROJECT_ROOT / "src", tmp_path / "src", ignore=ignore)
+    shutil.copytree(
+        PROJECT_ROOT / "gx", tmp_path / "gx", ignore=shutil.ignore_patterns("uncommitted")
+    )
     (tmp_path / "data" / "input").mkdir(parents=True)
     subprocess.run(["git", "init", "--quiet", str(tmp_path)], check=True)
     return tmp_path
@@ -47,7 +45,7 @@ def test_the_shipped_project_agrees(capsys):
     status = main(["--params", str(PROJECT_ROOT / "params.yaml"), "check"])
     out = capsys.readouterr().out
     assert status == 0, out
-    assert "stages (ingest, split, train" in out
+    assert "stages (ingest, validate, split, train" in out
     assert "FAILED" not in out
 
 
@@ -120,49 +118,26 @@ def test_an_output_outside_params_paths_is_reported(project, capsys):
     assert "output reports/extra.json is not one of `paths:` in params.yaml" in out
 
 
-def fake_suites(monkeypatch, load_suite) -> None:
-    module = types.ModuleType(SUITES)
-    if load_suite is not None:
-        module.load_suite = load_suite
-    monkeypatch.setitem(sys.modules, SUITES, module)
+def suite_file(project: Path) -> Path:
+    params = load_params(project / "params.yaml")
+    return params.suite_path
 
 
-def test_suites_are_loaded_through_the_validation_module(project, capsys, monkeypatch):
-    loaded = []
-    fake_suites(monkeypatch, loaded.append)
+def test_the_configured_suite_loads(project, capsys):
     status, out = run_check(project, capsys)
     assert status == 0, out
-    assert "data suites: loaded" in out
-    assert [params.root for params in loaded] == [project]
+    assert f"data suite: {load_params(project / 'params.yaml').validation.suite} loads" in out
 
 
-def test_a_suite_that_does_not_fit_is_reported(project, capsys, monkeypatch):
-    def load_suite(params):
-        raise ProjectError("gx/expectations/raw.json: column 'age' is not in the data; fix it")
-
-    fake_suites(monkeypatch, load_suite)
+def test_a_malformed_suite_is_reported_with_its_file(project, capsys):
+    suite_file(project).write_text('{"name": "oops", ', encoding="utf-8")
     status, out = run_check(project, capsys)
     assert status == 1
-    assert "FAILED: data suites: gx/expectations/raw.json: column 'age'" in out
+    assert "FAILED: data suite:" in out and suite_file(project).name in out
 
 
-def test_a_validation_module_without_load_suite_is_reported(project, capsys, monkeypatch):
-    fake_suites(monkeypatch, None)
+def test_a_missing_suite_is_reported_with_its_file(project, capsys):
+    suite_file(project).unlink()
     status, out = run_check(project, capsys)
     assert status == 1
-    assert "has no load_suite(params)" in out
-
-
-def test_suites_without_a_validation_module_are_reported(project, capsys, monkeypatch):
-    monkeypatch.setitem(sys.modules, SUITES, None)
-    (project / "gx").mkdir()
-    status, out = run_check(project, capsys)
-    assert status == 1
-    assert "gx/ exists but there is no validation module" in out
-
-
-def test_no_suites_and_no_validation_module_is_fine(project, capsys, monkeypatch):
-    monkeypatch.setitem(sys.modules, SUITES, None)
-    status, out = run_check(project, capsys)
-    assert status == 0, out
-    assert "data suites: none" in out
+    assert suite_file(project).name in out

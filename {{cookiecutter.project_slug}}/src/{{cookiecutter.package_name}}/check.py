@@ -10,14 +10,12 @@ builds the stage graph, then each stage is checked against the project:
   DVC-tracked file);
 - every output is one of `paths:` in params.yaml, so no path is written twice.
 
-Data suites plug in through the `validation` module of this package: when it
-exists, its `load_suite(params)` must load every suite the pipeline uses and
-raise `ProjectError` naming the suite and the fix when one does not fit.
+Then the GX suite that `validate` uses (`validation.suite`) must load: a
+missing, malformed or invalid suite file is named with its fix.
 """
 
 from __future__ import annotations
 
-import importlib
 import shlex
 from pathlib import Path
 from typing import Any
@@ -25,8 +23,6 @@ from typing import Any
 from .cli import COMMANDS
 from .errors import ProjectError
 from .params import DEFAULT_PARAMS_FILE, Params
-
-SUITE_MODULE = "validation"
 
 
 def run(params: Params, args: object = None) -> int:
@@ -140,24 +136,11 @@ def _is_produced(path: Path, produced: set[Path]) -> bool:
 
 
 def check_suites(params: Params) -> tuple[list[str], list[str]]:
-    """Load the data suites through the validation module, when the project has one."""
-    name = f"{__package__}.{SUITE_MODULE}"
+    """Load the suite the `validate` stage uses, as that stage would (GX is imported here)."""
+    from .validation import load_configured_suite
+
     try:
-        module = importlib.import_module(name)
-    except ModuleNotFoundError as error:
-        if error.name != name:
-            raise
-        if (params.root / "gx").is_dir():
-            return [
-                f"gx/ exists but there is no {SUITE_MODULE} module to load its suites; "
-                f"add src/{__package__}/{SUITE_MODULE}.py with load_suite(params)"
-            ], []
-        return [], ["data suites: none (this project has no validation module)"]
-    load_suite = getattr(module, "load_suite", None)
-    if not callable(load_suite):
-        return [f"{name} has no load_suite(params); define it to load the data suites"], []
-    try:
-        load_suite(params)
+        load_configured_suite(params)
     except ProjectError as error:
-        return [f"data suites: {error}"], []
-    return [], ["data suites: loaded"]
+        return [f"data suite: {error}"], []
+    return [], [f"data suite: {params.validation.suite} loads"]

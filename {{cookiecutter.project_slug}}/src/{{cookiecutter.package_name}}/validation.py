@@ -332,6 +332,11 @@ def load_suite(path: Path, name: str, *, adapt=None):
     return ExpectationSuite(name=name, expectations=expectations, meta=document.get("meta") or {})
 
 
+def load_configured_suite(params: Params):
+    """The suite params.yaml names (`validation.suite`), loaded and checked."""
+    return load_suite(params.suite_path, params.validation.suite)
+
+
 def _context():
     """An in-memory GX context: no files, no temporary docs site, no progress bars."""
     import great_expectations as gx
