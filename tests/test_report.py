@@ -176,7 +176,7 @@ def test_an_improvement_is_reported_and_passes(history):
     assert headers[0] == ["metric", "main", "branch", "change", "relative", "verdict", "rule"]
     assert "| `model.hyperparameters.logistic_regression.C` | `0.001` | `1.0` |" in outcome.report
     assert "`data/raw/data.parquet`: unchanged (md5 `" in outcome.report
-    validated = r"Data validation ✅: suite breast_cancer, all \d+ expectations met"
+    validated = r"Data validation ✅: suite `breast_cancer`, all \d+ expectations met"
     assert re.search(validated, outcome.report)
     assert "1 commit ahead" in outcome.report
     assert re.search(r"MLflow run `[0-9a-f]{32}` \(experiment `my-ml-project`\)", outcome.report)

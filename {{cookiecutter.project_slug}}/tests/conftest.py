@@ -50,6 +50,12 @@ REGRESSION = {
     "split": {"stratify": False},
     "model": {"type": "ridge", "hyperparameters": {"ridge": {"alpha": 1.0}}},
     "validation": {"suite": "diabetes"},
+    # The shipped gates of a regression project, so either project tests both tasks.
+    "gates": {
+        "rmse": {"direction": "lower", "rel_tolerance": 0.02},
+        "mae": {"direction": "lower", "rel_tolerance": 0.02},
+        "r2": {"direction": "higher", "abs_tolerance": 0.01},
+    },
 }
 CLASSIFICATION = {
     "task": "classification",
@@ -60,6 +66,11 @@ CLASSIFICATION = {
         "hyperparameters": {"logistic_regression": {"C": 1.0, "max_iter": 1000}},
     },
     "validation": {"suite": "breast_cancer"},
+    "gates": {
+        "roc_auc": {"direction": "higher", "abs_tolerance": 0.01},
+        "f1": {"direction": "higher", "abs_tolerance": 0.01},
+        "accuracy": {"direction": "higher", "abs_tolerance": 0.01},
+    },
 }
 TASKS = {"classification": CLASSIFICATION, "regression": REGRESSION}
 
