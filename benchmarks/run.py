@@ -413,6 +413,7 @@ def render(figures: Sequence[Figure], machine: dict) -> str:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=3, help="runs per figure (median)")
+    parser.add_argument("--rows", type=int, default=1_000_000, help="rows for validation and drift")
     parser.add_argument(
         "--task", default="classification", choices=["classification", "regression"]
     )
