@@ -35,6 +35,7 @@ from .gate import (
     format_value,
 )
 from .params import Params
+from .workspace import lock_outputs
 
 VERDICT_BADGES = {
     IMPROVED: "🟢 improved",
@@ -145,13 +146,7 @@ def changed_params(old: dict | None, new: dict | None) -> list[tuple[str, Any, A
 
 def data_digest(lock: dict | None, data_path: str) -> str | None:
     """The md5 dvc.lock records for the ingested data file, if any."""
-    if not isinstance(lock, dict):
-        return None
-    for stage in (lock.get("stages") or {}).values():
-        for out in stage.get("outs") or []:
-            if isinstance(out, dict) and out.get("path") == data_path:
-                return out.get("md5")
-    return None
+    return lock_outputs(lock).get(data_path)
 
 
 def _short(commit: str | None) -> str:

@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import logging
 import os
-import subprocess
 from pathlib import Path
 
 import mlflow
 
 from .errors import ProjectError
 from .params import Params
+from .workspace import git_state
 
 TRACKING_ENV = "MLFLOW_TRACKING_URI"
 
@@ -74,18 +74,10 @@ def redact(uri: str) -> str:
 
 def git_revision(root: Path) -> dict[str, str]:
     """The commit the run was made from, and whether uncommitted changes were present."""
-
-    def git(*args: str) -> str | None:
-        try:
-            result = subprocess.run(
-                ["git", *args], cwd=root, capture_output=True, text=True, check=True
-            )
-        except (OSError, subprocess.CalledProcessError):
-            return None
-        return result.stdout.strip()
-
-    commit = git("rev-parse", "HEAD")
+    try:
+        commit, changed = git_state(root)
+    except ProjectError:  # no git at all: a run is still worth recording
+        return {"git_commit": "none"}
     if commit is None:
         return {"git_commit": "none"}
-    status = git("status", "--porcelain", "--untracked-files=no")
-    return {"git_commit": commit, "git_dirty": str(bool(status)).lower()}
+    return {"git_commit": commit, "git_dirty": str(bool(changed)).lower()}

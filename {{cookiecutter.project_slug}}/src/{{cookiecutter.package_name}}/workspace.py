@@ -42,19 +42,25 @@ class LockedOutputs:
             ) from None
 
 
+def lock_outputs(document: object) -> dict[str, str]:
+    """The md5 of each output a parsed dvc.lock records (empty for anything else)."""
+    if not isinstance(document, dict):
+        return {}
+    return {
+        out["path"]: out["md5"]
+        for stage in (document.get("stages") or {}).values()
+        for out in (stage.get("outs") or [])
+        if isinstance(out, dict) and "md5" in out
+    }
+
+
 def read_lock(root: Path) -> LockedOutputs:
     path = root / LOCK_FILE
     if not path.is_file():
         raise WorkspaceError(
             f"{LOCK_FILE} is missing: nothing was run yet; run `dvc repro` and commit {LOCK_FILE}"
         )
-    stages = (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("stages", {})
-    outputs = {
-        out["path"]: out["md5"]
-        for stage in stages.values()
-        for out in stage.get("outs", [])
-        if "md5" in out
-    }
+    outputs = lock_outputs(yaml.safe_load(path.read_text(encoding="utf-8")))
     return LockedOutputs(digest=file_md5(path), outputs=outputs)
 
 
@@ -70,16 +76,23 @@ def _last_line(text: str) -> str:
     return lines[-1] if lines else "no output"
 
 
-def git_commit(root: Path) -> str:
-    """The checked-out commit; refuses a checkout with uncommitted changes to tracked files."""
+def git_state(root: Path) -> tuple[str | None, list[str]]:
+    """The checked-out commit (None outside a repository with one) and changed tracked files."""
     head = _run(["git", "rev-parse", "--verify", "HEAD"], root)
     if head.returncode != 0:
+        return None, []
+    status = _run(["git", "status", "--porcelain", "--untracked-files=no"], root)
+    return head.stdout.strip(), [line[3:] for line in status.stdout.splitlines() if line.strip()]
+
+
+def git_commit(root: Path) -> str:
+    """The checked-out commit; refuses a checkout with uncommitted changes to tracked files."""
+    commit, changed = git_state(root)
+    if commit is None:
         raise WorkspaceError(
             f"{root} is not a git repository with a commit; a release is tied to a commit, "
             "so commit first"
         )
-    status = _run(["git", "status", "--porcelain", "--untracked-files=no"], root)
-    changed = [line[3:] for line in status.stdout.splitlines() if line.strip()]
     if changed:
         shown = ", ".join(changed[:5]) + (
             f" and {len(changed) - 5} more" if len(changed) > 5 else ""
@@ -88,7 +101,7 @@ def git_commit(root: Path) -> str:
             f"the git workspace has uncommitted changes ({shown}); a release must be exactly a "
             "commit: commit or stash them"
         )
-    return head.stdout.strip()
+    return commit
 
 
 def dvc(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
