@@ -1,6 +1,7 @@
 """The stages chained in process, as `dvc repro` chains them: train, evaluate, determinism."""
 
 import json
+from pathlib import Path
 
 import mlflow
 import mlflow.sklearn
@@ -10,6 +11,7 @@ import pytest
 from {{ cookiecutter.package_name }}.errors import ParamsError
 from {{ cookiecutter.package_name }}.metrics import CLASSIFICATION_METRICS, REGRESSION_METRICS
 from {{ cookiecutter.package_name }}.params import load_params
+from {{ cookiecutter.package_name }}.registry import manifest
 from {{ cookiecutter.package_name }}.stages import evaluate, ingest, split, train
 
 from .conftest import TASKS
@@ -30,7 +32,7 @@ def predictions(params):
 
 
 @pytest.mark.parametrize("task", sorted(TASKS))
-def test_pipeline_writes_metrics_and_records_the_run(write_params, task):
+def test_pipeline_writes_metrics_and_records_the_run(write_params, task, tmp_path):
     params = load_params(write_params(TASKS[task]))
     scores = run_pipeline(params)
     assert set(scores) == set(EXPECTED_METRICS[task])
@@ -47,6 +49,18 @@ def test_pipeline_writes_metrics_and_records_the_run(write_params, task):
     )
     assert len(run.data.tags["data_md5"]) == 32
     assert (params.paths.model / "MLmodel").is_file()
+
+    # The run's logged model is the directory DVC tracks, byte for byte, with the test metrics.
+    model_id = json.loads(params.paths.train_run.read_text())["model_id"]
+    assert [output.model_id for output in run.outputs.model_outputs] == [model_id]
+    logged = mlflow.get_logged_model(model_id)
+    assert logged.source_run_id == run_id and logged.status == "READY"
+    stored = mlflow.artifacts.download_artifacts(
+        logged.artifact_location, dst_path=str(tmp_path / "stored")
+    )
+    assert manifest(Path(stored)) == manifest(params.paths.model)
+    first_metric = "test_" + EXPECTED_METRICS[task][0]
+    assert first_metric in {metric.key for metric in logged.metrics}
 
 
 def test_training_is_deterministic(write_params):

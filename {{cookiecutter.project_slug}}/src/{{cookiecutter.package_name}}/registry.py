@@ -249,15 +249,9 @@ class Registry:
         tags = provenance.tags()
         # Link the training run when this store recorded it; the tag keeps its id either way.
         run_id = provenance.train_run_id if self._run_exists(provenance.train_run_id) else None
-        logged = self.client.create_logged_model(
-            experiment_id, name="model", source_run_id=run_id, tags=tags
+        model_id = tracking.log_model_directory(
+            self.client, experiment_id, model_dir, run_id=run_id, tags=tags
         )
-        try:
-            self.client.log_model_artifacts(logged.model_id, str(model_dir))
-        except Exception:
-            self.client.finalize_logged_model(logged.model_id, "FAILED")
-            raise
-        self.client.finalize_logged_model(logged.model_id, "READY")
         if not self.exists:
             try:
                 self.client.create_registered_model(
@@ -269,10 +263,10 @@ class Registry:
             self.exists = True
         version = self.client.create_model_version(
             self.name,
-            source=f"models:/{logged.model_id}",
+            source=f"models:/{model_id}",
             run_id=run_id,
             tags=tags,
-            model_id=logged.model_id,
+            model_id=model_id,
             description=f"git {provenance.git_commit[:12]}, dvc.lock {provenance.dvc_lock_md5}",
         )
         self.verify(version, model_dir)

@@ -64,6 +64,31 @@ def use_experiment(params: Params) -> str:
     return experiment_id
 
 
+def log_model_directory(
+    client: mlflow.MlflowClient,
+    experiment_id: str,
+    model_dir: Path,
+    *,
+    run_id: str | None = None,
+    tags: dict[str, str] | None = None,
+) -> str:
+    """Upload an MLflow model directory already on disk, as it is, as a logged model.
+
+    The files MLflow stores are the ones DVC tracks, byte for byte, and the model
+    is not serialised a second time. Returns the logged model's id.
+    """
+    logged = client.create_logged_model(
+        experiment_id, name="model", source_run_id=run_id, tags=tags
+    )
+    try:
+        client.log_model_artifacts(logged.model_id, str(model_dir))
+    except Exception:
+        client.finalize_logged_model(logged.model_id, "FAILED")
+        raise
+    client.finalize_logged_model(logged.model_id, "READY")
+    return logged.model_id
+
+
 def redact(uri: str) -> str:
     """The URI without credentials, for messages and tags."""
     if "@" in uri and "://" in uri:

@@ -42,11 +42,16 @@ def run(params: Params, args: object = None) -> None:
             write_json(staged / name, records)
     write_json(params.paths.metrics, scores)
 
-    run_id = read_json(params.paths.train_run)["run_id"]
+    trained = read_json(params.paths.train_run)
+    run_id = trained["run_id"]
     tracking.use_experiment(params)
     try:
         with mlflow.start_run(run_id=run_id):
-            mlflow.log_metrics({f"test_{name}": value for name, value in scores.items()})
+            # Also on the logged model, so MLflow's model list shows them beside it.
+            mlflow.log_metrics(
+                {f"test_{name}": value for name, value in scores.items()},
+                model_id=trained.get("model_id"),
+            )
     except mlflow.exceptions.MlflowException as error:
         raise tracking.TrackingError(
             f"could not record metrics on MLflow run {run_id} ({error.message}); if the tracking "

@@ -6,6 +6,7 @@ import importlib.metadata
 
 import mlflow
 import mlflow.sklearn
+from mlflow.entities import LoggedModelOutput
 from sklearn.utils._param_validation import InvalidParameterError
 
 from .. import tracking
@@ -57,7 +58,7 @@ def run(params: Params, args: object = None) -> None:
             skops_trusted_types=SKOPS_TRUSTED_TYPES,
         )
 
-    tracking.use_experiment(params)
+    experiment_id = tracking.use_experiment(params)
     tags = {
         **tracking.git_revision(params.root),
         "data_md5": file_md5(params.paths.raw),
@@ -74,16 +75,19 @@ def run(params: Params, args: object = None) -> None:
                 **{f"hp.{k}": v for k, v in params.model.hyperparameters.items()},
             }
         )
-        mlflow.sklearn.log_model(
-            pipeline,
-            name="model",
-            signature=signature,
-            input_example=example,
-            pip_requirements=requirements,
-            skops_trusted_types=SKOPS_TRUSTED_TYPES,
+        # The run gets the directory DVC tracks, not a second serialisation of the Pipeline.
+        client = mlflow.MlflowClient()
+        model_id = tracking.log_model_directory(
+            client, experiment_id, params.paths.model, run_id=run.info.run_id
         )
+        client.log_outputs(run.info.run_id, [LoggedModelOutput(model_id, step=0)])
     write_json(
-        params.paths.train_run, {"run_id": run.info.run_id, "experiment": params.mlflow.experiment}
+        params.paths.train_run,
+        {
+            "run_id": run.info.run_id,
+            "model_id": model_id,
+            "experiment": params.mlflow.experiment,
+        },
     )
     print(
         f"train: {params.model.type} on {len(train)} rows -> "
