@@ -13,6 +13,7 @@ from {{ cookiecutter.package_name }}.metrics import CLASSIFICATION_METRICS, REGR
 from {{ cookiecutter.package_name }}.params import load_params
 from {{ cookiecutter.package_name }}.registry import manifest
 from {{ cookiecutter.package_name }}.stages import evaluate, ingest, split, train
+from {{ cookiecutter.package_name }}.tracking import TrackingError
 
 from .conftest import TASKS
 
@@ -91,3 +92,26 @@ def test_unknown_hyperparameter_is_named(write_params):
     with pytest.raises(ParamsError, match="alphas is not a parameter of Ridge"):
         train.run(params)
     assert not params.paths.model.exists()
+
+
+def test_train_leaves_the_tracking_store_alone(write_params, tmp_path):
+    # evaluate records the run once the metrics exist; train never opens the store.
+    params = load_params(write_params(TASKS["regression"]))
+    for stage in (ingest, split, train):
+        stage.run(params)
+    assert (params.paths.model / "MLmodel").is_file()
+    assert not (tmp_path / "mlflow.db").exists()
+    assert not params.paths.train_run.exists()
+
+
+def test_an_unusable_tracking_store_is_named(write_params, tmp_path, monkeypatch):
+    params = load_params(write_params(TASKS["regression"]))
+    for stage in (ingest, split, train):
+        stage.run(params)
+    blocker = tmp_path / "not-a-directory"
+    blocker.write_text("")
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{blocker}/mlflow.db")
+    named = r"not-a-directory/mlflow\.db is not usable .*MLFLOW_TRACKING_URI"
+    with pytest.raises(TrackingError, match=named):
+        evaluate.run(params)
+    assert not params.paths.train_run.exists()

@@ -1,7 +1,7 @@
 """MLflow plumbing: where runs go, and what ties a run to its code and data.
 
-Only the stages that record runs import this module, because importing mlflow
-costs over a second.
+Only the commands that record runs or releases import this module (`evaluate`,
+`deploy`, `rollback`), because importing mlflow costs over a second.
 """
 
 from __future__ import annotations
@@ -11,8 +11,10 @@ import os
 from pathlib import Path
 
 import mlflow
+from mlflow.entities import LoggedModelOutput
 
 from .errors import ProjectError
+from .files import file_md5
 from .params import Params
 from .workspace import git_state
 
@@ -55,9 +57,10 @@ def use_experiment(params: Params) -> str:
             )
         else:
             experiment_id = experiment.experiment_id
-    except mlflow.exceptions.MlflowException as error:
+    except (mlflow.exceptions.MlflowException, OSError) as error:
+        reason = getattr(error, "message", None) or str(error)
         raise TrackingError(
-            f"MLflow store {redact(uri)} is not usable ({error.message}); check "
+            f"MLflow store {redact(uri)} is not usable ({reason}); check "
             f"{TRACKING_ENV} or params.yaml `mlflow.tracking_uri`"
         ) from None
     mlflow.set_experiment(experiment_id=experiment_id)
@@ -87,6 +90,46 @@ def log_model_directory(
         raise
     client.finalize_logged_model(logged.model_id, "READY")
     return logged.model_id
+
+
+def record_run(params: Params, scores: dict[str, float], train_rows: int) -> dict[str, str]:
+    """One MLflow run for a trained and evaluated model: parameters, tags tying it to the
+    commit and the data, the DVC-tracked model directory and the test metrics.
+
+    Returns what `paths.train_run` keeps: the run, the logged model and the experiment.
+    """
+    experiment_id = use_experiment(params)
+    tags = {
+        **git_revision(params.root),
+        "data_md5": file_md5(params.paths.raw),
+        "train_md5": file_md5(params.paths.train),
+        "task": params.task,
+    }
+    try:
+        with mlflow.start_run(tags=tags) as run:
+            run_id = run.info.run_id
+            mlflow.log_params(
+                {
+                    "model_type": params.model.type,
+                    "seed": params.split.seed,
+                    "test_size": params.split.test_size,
+                    "n_train_rows": train_rows,
+                    **{f"hp.{k}": v for k, v in params.model.hyperparameters.items()},
+                }
+            )
+            client = mlflow.MlflowClient()
+            model_id = log_model_directory(client, experiment_id, params.paths.model, run_id=run_id)
+            client.log_outputs(run_id, [LoggedModelOutput(model_id, step=0)])
+            # On the logged model as well, so MLflow's model list shows them beside it.
+            mlflow.log_metrics(
+                {f"test_{name}": value for name, value in scores.items()}, model_id=model_id
+            )
+    except mlflow.exceptions.MlflowException as error:
+        raise TrackingError(
+            f"could not record the run in {redact(tracking_uri(params))} ({error.message}); "
+            f"check {TRACKING_ENV} or params.yaml `mlflow.tracking_uri`"
+        ) from None
+    return {"run_id": run_id, "model_id": model_id, "experiment": params.mlflow.experiment}
 
 
 def redact(uri: str) -> str:

@@ -1,14 +1,14 @@
-"""evaluate: score the model on the held-out set; write metrics.json and plot data."""
+"""evaluate: score the model on the held-out set; write metrics.json and plot data, and
+record the MLflow run (parameters, tags, the model and its test metrics)."""
 
 from __future__ import annotations
 
-import mlflow
 import mlflow.sklearn
 
 from .. import tracking
 from ..data import Features, model_inputs, read_table
 from ..errors import DataError
-from ..files import atomic_path, read_json, write_json
+from ..files import atomic_path, write_json
 from ..metrics import (
     classification_metrics,
     classification_plots,
@@ -42,20 +42,17 @@ def run(params: Params, args: object = None) -> None:
             write_json(staged / name, records)
     write_json(params.paths.metrics, scores)
 
-    trained = read_json(params.paths.train_run)
-    run_id = trained["run_id"]
-    tracking.use_experiment(params)
-    try:
-        with mlflow.start_run(run_id=run_id):
-            # Also on the logged model, so MLflow's model list shows them beside it.
-            mlflow.log_metrics(
-                {f"test_{name}": value for name, value in scores.items()},
-                model_id=trained.get("model_id"),
-            )
-    except mlflow.exceptions.MlflowException as error:
-        raise tracking.TrackingError(
-            f"could not record metrics on MLflow run {run_id} ({error.message}); if the tracking "
-            "store changed since training, run `dvc repro --force train`"
-        ) from None
+    recorded = tracking.record_run(params, scores, train_rows=_train_rows(params))
+    write_json(params.paths.train_run, recorded)
     summary = ", ".join(f"{name}={value:.4f}" for name, value in scores.items())
     print(f"evaluate: {summary} -> {params.paths.metrics.relative_to(params.root)}")
+    print(
+        f"evaluate: MLflow run {recorded['run_id']} in "
+        f"{tracking.redact(tracking.tracking_uri(params))}"
+    )
+
+
+def _train_rows(params: Params) -> int:
+    import pyarrow.parquet as pq
+
+    return pq.ParquetFile(params.paths.train).metadata.num_rows

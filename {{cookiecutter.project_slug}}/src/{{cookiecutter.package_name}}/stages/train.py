@@ -1,4 +1,8 @@
-"""train: fit the Pipeline, save it in MLflow format for DVC, and record the MLflow run."""
+"""train: fit the Pipeline and save it in MLflow format for DVC.
+
+The MLflow run is recorded by `evaluate`, once the test metrics exist: one process
+opens the tracking store, and no run is left without its metrics.
+"""
 
 from __future__ import annotations
 
@@ -6,13 +10,11 @@ import importlib.metadata
 
 import mlflow
 import mlflow.sklearn
-from mlflow.entities import LoggedModelOutput
 from sklearn.utils._param_validation import InvalidParameterError
 
-from .. import tracking
 from ..data import Features, model_inputs, read_table
 from ..errors import ParamsError
-from ..files import atomic_path, file_md5, write_json
+from ..files import atomic_path
 from ..model import build_pipeline, make_estimator
 from ..params import Params
 
@@ -58,39 +60,7 @@ def run(params: Params, args: object = None) -> None:
             skops_trusted_types=SKOPS_TRUSTED_TYPES,
         )
 
-    experiment_id = tracking.use_experiment(params)
-    tags = {
-        **tracking.git_revision(params.root),
-        "data_md5": file_md5(params.paths.raw),
-        "train_md5": file_md5(params.paths.train),
-        "task": params.task,
-    }
-    with mlflow.start_run(tags=tags) as run:
-        mlflow.log_params(
-            {
-                "model_type": params.model.type,
-                "seed": params.split.seed,
-                "test_size": params.split.test_size,
-                "n_train_rows": len(train),
-                **{f"hp.{k}": v for k, v in params.model.hyperparameters.items()},
-            }
-        )
-        # The run gets the directory DVC tracks, not a second serialisation of the Pipeline.
-        client = mlflow.MlflowClient()
-        model_id = tracking.log_model_directory(
-            client, experiment_id, params.paths.model, run_id=run.info.run_id
-        )
-        client.log_outputs(run.info.run_id, [LoggedModelOutput(model_id, step=0)])
-    write_json(
-        params.paths.train_run,
-        {
-            "run_id": run.info.run_id,
-            "model_id": model_id,
-            "experiment": params.mlflow.experiment,
-        },
-    )
     print(
         f"train: {params.model.type} on {len(train)} rows -> "
-        f"{params.paths.model.relative_to(params.root)}; MLflow run {run.info.run_id} in "
-        f"{tracking.redact(tracking.tracking_uri(params))}"
+        f"{params.paths.model.relative_to(params.root)}"
     )
