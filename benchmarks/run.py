@@ -302,7 +302,44 @@ def bench_floor(project: Project, repeat: int) -> float:
         script.unlink()
 
 
-def bench_stages(project: Project, repeat: int) -> tuple[list[Figure], dict]:
+# Runs one stage as `python -m PACKAGE STAGE` would and writes the names of every
+# module it loaded (lazy imports included), in the order they were loaded.
+RECORD_IMPORTS = textwrap.dedent("""
+    import json, runpy, sys
+    package, stage, out = sys.argv[1:4]
+    sys.argv = [package, stage]
+    try:
+        runpy.run_module(package, run_name="__main__", alter_sys=True)
+    except SystemExit as stop:
+        if stop.code:
+            raise
+    with open(out, "w") as handle:
+        json.dump(list(sys.modules), handle)
+""")
+
+# Imports the recorded modules in the same order and does nothing else: the price of
+# a stage's process start and imports, lazy ones included.
+REPLAY_IMPORTS = textwrap.dedent("""
+    import importlib, json, sys
+    for name in json.load(open(sys.argv[1])):
+        if name not in sys.modules and name != "__main__":
+            try:
+                importlib.import_module(name)
+            except Exception:
+                pass
+""")
+
+
+def stage_imports(project: Project, stage: str, scratch: Path, repeat: int) -> float:
+    recorder, replayer = scratch / "record.py", scratch / "replay.py"
+    recorder.write_text(RECORD_IMPORTS)
+    replayer.write_text(REPLAY_IMPORTS)
+    modules = scratch / f"{stage}-modules.json"
+    project.run("python", str(recorder), project.package, stage, str(modules))
+    return median_time(lambda: project.run("python", str(replayer), str(modules)), repeat)
+
+
+def bench_stages(project: Project, scratch: Path, repeat: int) -> tuple[list[Figure], dict]:
     figures, peaks = [], {}
     startup = median_time(lambda: project.run("python", "-c", "pass"), repeat)
     for stage in ("ingest", "validate", "split", "train", "evaluate"):
@@ -311,8 +348,7 @@ def bench_stages(project: Project, repeat: int) -> tuple[list[Figure], dict]:
         ]
         seconds = statistics.median(s for s, _ in samples)
         peaks[stage] = max(kib for _, kib in samples)
-        module = f"{project.package}.stages.{stage}"
-        imports = median_time(lambda m=module: project.run("python", "-c", f"import {m}"), repeat)
+        imports = stage_imports(project, stage, scratch, repeat)
         figures.append(
             Figure(
                 f"stage {stage}",
@@ -449,8 +485,13 @@ def main() -> int:
         log("dvc repro")
         figures.extend(bench_repro(project, args.repeat))
         log("stages")
-        stage_figures, peaks = bench_stages(project, args.repeat)
+        stage_figures, peaks = bench_stages(project, scratch, args.repeat)
         figures.extend(stage_figures)
+        # How much of a from-scratch run no stage can avoid: five processes' start and imports.
+        from_scratch = next(f for f in figures if f.name == "dvc repro from scratch")
+        from_scratch.extra["stage_imports_s"] = round(
+            sum(f.extra["imports_s"] for f in stage_figures), 2
+        )
         log("report against main")
         figures.append(bench_report(project, args.repeat))
         log(f"validation, drift and serving on {args.rows:,} rows")
