@@ -117,6 +117,7 @@ COMMON_FILES = {
     "tests/test_report.py",
     "tests/test_registry.py",
     "tests/test_serving.py",
+    "tests/test_split.py",
     "tests/test_workspace.py",
     "tests/test_suggest.py",
     "tests/test_validation.py",

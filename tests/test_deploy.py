@@ -215,7 +215,7 @@ def test_releases_gates_rollback_and_serving(project, project_env, server, tmp_p
     worse = mlops("deploy", check=False)
     assert worse.returncode == 1, worse.stdout + worse.stderr
     assert "r2 regressed" in worse.stdout
-    assert "refused: the candidate regressed on" in worse.stdout
+    assert "refused: the candidate fails the gate on" in worse.stdout
     assert "'production' stays on version 2" in worse.stdout
     assert registry() == state
 

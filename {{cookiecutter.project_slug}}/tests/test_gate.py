@@ -3,6 +3,7 @@ import pytest
 from {{ cookiecutter.package_name }}.errors import ParamsError
 from {{ cookiecutter.package_name }}.gate import (
     IMPROVED,
+    MISSING,
     NEW,
     REGRESSED,
     REMOVED,
@@ -39,10 +40,25 @@ def test_verdicts(rule, baseline, candidate, verdict):
     assert comparison.fails == (verdict == REGRESSED)
 
 
-def test_new_and_removed_metrics_never_fail():
-    comparisons = compare({"old": 1.0}, {"new": 2.0}, {"old": HIGHER})
-    assert [(c.name, c.verdict) for c in comparisons] == [("old", REMOVED), ("new", NEW)]
+def test_new_and_removed_ungated_metrics_never_fail():
+    rules = {"old": MetricRule("higher", gate=False)}
+    comparisons = compare({"old": 1.0, "extra": 3.0}, {"new": 2.0}, rules)
+    assert [(c.name, c.verdict) for c in comparisons] == [
+        ("old", REMOVED),
+        ("extra", REMOVED),
+        ("new", NEW),
+    ]
     assert failures(comparisons) == []
+
+
+def test_a_gated_metric_that_disappears_fails_the_gate():
+    # Deleting a metric must not be a way around its gate.
+    [missing] = failures(compare({"f1": 0.9}, {"accuracy": 0.95}, {"f1": HIGHER}))
+    assert missing.verdict == MISSING
+    assert missing.explain() == (
+        "f1 missing: 0.9000 -> n/a (a gated metric; compute it again, or set "
+        "`gate: false` for it in params.yaml `gates`)"
+    )
 
 
 def test_regression_explains_metric_values_and_rule():

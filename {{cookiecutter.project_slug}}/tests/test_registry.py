@@ -115,14 +115,27 @@ def test_champion_gate_promotes_the_first_release(regression_params, capsys):
 
 def test_champion_gate_refuses_a_regression_naming_the_metric(regression_params, capsys):
     champion = {"metric.rmse": "50.0", "metric.r2": "0.50", "metric.mae": "40.0"}
-    candidate = Provenance(**{**PROVENANCE.__dict__, "metrics": {"rmse": 50.5, "r2": 0.45}})
+    candidate = Provenance(
+        **{**PROVENANCE.__dict__, "metrics": {"rmse": 50.5, "r2": 0.45, "mae": 40.0}}
+    )
     assert not champion_gate(regression_params, FakeRegistry(champion), candidate)
     out = capsys.readouterr().out
     assert "r2 regressed: 0.5000 -> 0.4500" in out
-    assert "regressed on r2 against version 3; 'production' stays on version 3" in out
+    assert "fails the gate on r2 against version 3; 'production' stays on version 3" in out
 
-    within = Provenance(**{**PROVENANCE.__dict__, "metrics": {"rmse": 50.5, "r2": 0.495}})
+    within = Provenance(
+        **{**PROVENANCE.__dict__, "metrics": {"rmse": 50.5, "r2": 0.495, "mae": 40.0}}
+    )
     assert champion_gate(regression_params, FakeRegistry(champion), within)
+
+
+def test_champion_gate_refuses_a_candidate_without_a_gated_metric(regression_params, capsys):
+    champion = {"metric.rmse": "50.0", "metric.r2": "0.50", "metric.mae": "40.0"}
+    candidate = Provenance(**{**PROVENANCE.__dict__, "metrics": {"rmse": 49.0, "r2": 0.55}})
+    assert not champion_gate(regression_params, FakeRegistry(champion), candidate)
+    out = capsys.readouterr().out
+    assert "mae missing: 40.0000 -> n/a (a gated metric" in out
+    assert "fails the gate on mae against version 3" in out
 
 
 def test_champion_gate_needs_metrics_on_the_champion(regression_params):

@@ -37,7 +37,7 @@ def inputs(base_metrics, branch_metrics, **extra):
     return Inputs(
         baseline=snapshot("main", base_metrics, extra.pop("base_params", PARAMS)),
         branch=snapshot("branch", branch_metrics, extra.pop("branch_params", PARAMS)),
-        rules=RULES,
+        rules=extra.pop("rules", RULES),
         data_path="data/raw/data.parquet",
         **extra,
     )
@@ -113,6 +113,17 @@ def test_new_and_removed_metrics_are_shown_and_never_fail():
     assert markdown.startswith("## ✅")
     assert "| old | 1.0000 | n/a | n/a | n/a | ⚫ removed |" in markdown
     assert "| brand_new | n/a | 2.0000 | n/a | n/a | 🆕 new |" in markdown
+    check_markdown(markdown)
+
+
+def test_a_missing_gated_metric_fails_and_is_named_beside_regressions():
+    rules = {"f1": MetricRule("higher", abs_tolerance=0.01), "auc": MetricRule("higher")}
+    markdown = render(inputs({"f1": 0.9, "auc": 0.95}, {"f1": 0.5}, rules=rules))
+    assert markdown.splitlines()[0] == (
+        "## ❌ Quality gate failed: `f1` regressed beyond tolerance and `auc` missing "
+        "against `main`"
+    )
+    assert "| auc | 0.9500 | n/a | n/a | n/a | 🔴 missing (gated) |" in markdown
     check_markdown(markdown)
 
 

@@ -26,10 +26,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "check the data against the GX suite; exit 1 and report what failed",
     ),
     "split": ("stages.split", "hold out a seeded test set"),
-    "train": ("stages.train", "fit the model, save it for DVC and record an MLflow run"),
+    "train": ("stages.train", "fit the model and save it (MLflow format) for DVC"),
     "evaluate": (
         "stages.evaluate",
-        "score the model on the test set; write metrics.json and plots",
+        "score the model on the test set; write metrics.json and plots; record the MLflow run",
     ),
     "check": ("check", "check that dvc.yaml, params.yaml, the CLI and the data suites agree"),
     "monitor": (

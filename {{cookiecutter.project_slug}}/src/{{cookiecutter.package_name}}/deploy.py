@@ -101,7 +101,7 @@ def champion_gate(
     if failed:
         names = ", ".join(comparison.name for comparison in failed)
         say(
-            f"refused: the candidate regressed on {names} against version "
+            f"refused: the candidate fails the gate on {names} against version "
             f"{champion.version}; '{alias}' stays on version {champion.version} and nothing "
             "was registered"
         )

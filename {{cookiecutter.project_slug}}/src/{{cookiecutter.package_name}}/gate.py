@@ -20,6 +20,9 @@ WORSE_UNGATED = "worse (not gated)"
 CHANGED = "changed (no rule)"
 NEW = "new"
 REMOVED = "removed"
+# A gated metric the baseline has and the candidate lacks: a gate that a deleted
+# metric could pass would be no gate.
+MISSING = "missing"
 
 
 @dataclass(frozen=True)
@@ -71,10 +74,15 @@ class Comparison:
 
     @property
     def fails(self) -> bool:
-        return self.verdict == REGRESSED
+        return self.verdict in (REGRESSED, MISSING)
 
     def explain(self) -> str:
         """One sentence naming the metric, both values and the rule."""
+        if self.verdict == MISSING:
+            return (
+                f"{self.name} missing: {format_value(self.baseline)} -> n/a (a gated metric; "
+                "compute it again, or set `gate: false` for it in params.yaml `gates`)"
+            )
         return (
             f"{self.name} {self.verdict}: {format_value(self.baseline)} -> "
             f"{format_value(self.candidate)} "
@@ -92,7 +100,8 @@ def judge(
     if baseline is None:
         return Comparison(name, None, candidate, NEW, rule)
     if candidate is None:
-        return Comparison(name, baseline, None, REMOVED, rule)
+        gated = rule is not None and rule.gate
+        return Comparison(name, baseline, None, MISSING if gated else REMOVED, rule)
     if math.isclose(candidate, baseline, rel_tol=0, abs_tol=1e-12):
         return Comparison(name, baseline, candidate, UNCHANGED, rule)
     if rule is None:

@@ -27,7 +27,7 @@ def run(params: Params, args: argparse.Namespace) -> int:
     if passed:
         return 0
     print(
-        "These metrics regressed beyond the tolerance of their rule in params.yaml `gates`:",
+        "These metrics fail their rule in params.yaml `gates`:",
         file=sys.stderr,
     )
     for comparison in comparisons(inputs) or []:

@@ -22,6 +22,7 @@ from .files import atomic_path
 from .gate import (
     CHANGED,
     IMPROVED,
+    MISSING,
     NEW,
     REGRESSED,
     REMOVED,
@@ -46,6 +47,7 @@ VERDICT_BADGES = {
     CHANGED: "🔵 changed (no rule)",
     NEW: "🆕 new",
     REMOVED: "⚫ removed",
+    MISSING: "🔴 missing (gated)",
 }
 MAX_FAILURE_ROWS = 20
 
@@ -83,10 +85,12 @@ def verdict(inputs: Inputs) -> tuple[bool, str]:
         )
     failed = failures(judged)
     if failed:
-        names = ", ".join(f"`{c.name}`" for c in failed)
-        return False, (
-            f"## ❌ Quality gate failed: {names} regressed beyond tolerance against {base}"
-        )
+        reasons = []
+        for kind, why in ((REGRESSED, "regressed beyond tolerance"), (MISSING, "missing")):
+            names = ", ".join(f"`{c.name}`" for c in failed if c.verdict == kind)
+            if names:
+                reasons.append(f"{names} {why}")
+        return False, f"## ❌ Quality gate failed: {' and '.join(reasons)} against {base}"
     if all(c.verdict == UNCHANGED for c in judged):
         return True, f"## ✅ Quality gate passed: every metric is identical to {base}"
     improved = sum(c.verdict == IMPROVED for c in judged)
