@@ -342,7 +342,14 @@ def test_retrain_pull_request_is_opened_by_the_chosen_reporter(tmp_path, reporte
     runs = " ".join(step.get("run", "") for step in steps)
     uses = " ".join(step.get("uses", "") for step in steps)
     assert "mlops report --baseline main" in runs
+    # The outputs outlive the runner, and the pull request commits every change the run
+    # made: a merged retrain must match its dvc.lock for the deploy to release it.
+    assert runs.index("uv run dvc repro") < runs.index("uv run dvc push")
     if reporter == "cml":
         assert "cml pr create" in runs and "create-pull-request" not in uses
+        [create] = [step["run"] for step in steps if "cml pr create" in step.get("run", "")]
+        assert create.split()[-1] == "."
     else:
         assert "create-pull-request" in uses and "cml" not in runs
+        [create] = [step for step in steps if "create-pull-request" in step.get("uses", "")]
+        assert "add-paths" not in create["with"]

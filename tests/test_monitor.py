@@ -144,8 +144,18 @@ def test_the_retrain_path_produces_a_branch_with_new_results(project, project_en
         project_env.run(command.split(), cwd=project)
     report = (project / "report.md").read_text()
     assert "metric" in report.lower() and "main" in report
-    git("add", "dvc.lock", "metrics.json", "data/features.json", "data/input/*.dvc")
+    # The pull request commits every change the run made (the workflow names no paths).
+    git("add", "--all")
     git("-c", "user.name=Bot", "-c", "user.email=b@example.com", "commit", "-qm", "Retrain")
+    assert git("status", "--porcelain") == ""
+
+    # What the deploy after the merge sees: a fresh checkout of the branch, its outputs
+    # pulled from the remote the retrain job pushed to, all matching dvc.lock.
+    clone = project.parent / "merged"
+    git("clone", "--quiet", "--branch=retrain/scheduled", str(project), str(clone))
+    project_env.run(["dvc", "pull", "--quiet"], cwd=clone)
+    status = project_env.run(["dvc", "status", "--json"], cwd=clone)
+    assert json.loads(status.stdout) == {}, status.stdout
 
     changed = set(git("diff", "--name-only", "main", "retrain/scheduled").split())
     assert {"dvc.lock", "metrics.json", "data/input/breast_cancer.csv.dvc"} <= changed
