@@ -373,7 +373,9 @@ def _validator(frame: pd.DataFrame):
 
     `Batch.validate` and `ValidationDefinition.run` build this same Validator on each
     call, and each build loads the batch again: GX fingerprints every row of a data
-    frame on load (a quarter of a second per million rows x 30 columns here).
+    frame on load (a quarter of a second per million rows x 30 columns here). The
+    class is not marked as GX's public API; tests/test_validation.py fails if an
+    upgrade changes it.
     """
     from great_expectations.validator.v1_validator import Validator
 
