@@ -88,3 +88,10 @@ def test_stage_names_a_class_too_small_to_stratify(write_params, mixed_csv):
     with pytest.raises(DataError, match="class '7' of 'churned' has a single row"):
         split.run(params)
     assert not params.paths.train.exists()
+
+
+def test_labels_of_mixed_kinds_are_still_stratified():
+    # A target column of mixed content (numbers and strings): each value is a class.
+    labels = pd.Series([1, "yes"] * 10, dtype=object)
+    _, test = holdout(len(labels), 0.2, seed=0, labels=labels)
+    assert sorted(map(str, labels.iloc[test])) == ["1", "1", "yes", "yes"]

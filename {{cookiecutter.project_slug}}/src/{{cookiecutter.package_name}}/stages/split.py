@@ -33,7 +33,7 @@ def holdout(
     if labels is None:
         groups = [np.arange(rows)]
     else:
-        codes, _ = pd.factorize(labels, sort=True)
+        codes, _ = pd.factorize(labels)  # classes in order of first appearance
         groups = [np.flatnonzero(codes == code) for code in range(codes.max() + 1)]
     train_parts, test_parts = [], []
     for positions in groups:
