@@ -356,19 +356,7 @@ def _context():
     return gx.get_context(mode="ephemeral", project_config=config)
 
 
-def _definition(context):
-    return (
-        context.data_sources.add_pandas("pipeline")
-        .add_dataframe_asset("data")
-        .add_batch_definition_whole_dataframe("whole")
-    )
-
-
-def _batch(context, frame: pd.DataFrame):
-    return _definition(context).get_batch(batch_parameters={"dataframe": frame})
-
-
-def _validator(frame: pd.DataFrame):
+def _validator(frame: pd.DataFrame, result_format: str | dict = "BOOLEAN_ONLY"):
     """A GX Validator over the frame that loads it once for every suite it runs.
 
     `Batch.validate` and `ValidationDefinition.run` build this same Validator on each
@@ -379,10 +367,16 @@ def _validator(frame: pd.DataFrame):
     """
     from great_expectations.validator.v1_validator import Validator
 
+    definition = (
+        _context()
+        .data_sources.add_pandas("pipeline")
+        .add_dataframe_asset("data")
+        .add_batch_definition_whole_dataframe("whole")
+    )
     return Validator(
-        batch_definition=_definition(_context()),
+        batch_definition=definition,
         batch_parameters={"dataframe": frame},
-        result_format="BOOLEAN_ONLY",
+        result_format=result_format,
     )
 
 
@@ -509,12 +503,12 @@ def build_data_docs(frame: pd.DataFrame, params: Params) -> str:
 
     suite = load_suite(params.suite_path, params.validation.suite)
     context = gx.get_context(mode="file", context_root_dir=str(params.paths.gx))
-    batch = _batch(_context(), frame)
-    outcome = batch.validate(suite, result_format="SUMMARY")
+    validator = _validator(frame, result_format="SUMMARY")
+    outcome = validator.validate_expectation_suite(suite)
     key = ValidationResultIdentifier(
         ExpectationSuiteIdentifier(name=suite.name),
         RunIdentifier(run_name="data-docs"),
-        batch.id,
+        validator.active_batch_id,
     )
     context.validation_results_store.set(key, outcome)
     sites = context.build_data_docs()
