@@ -10,7 +10,6 @@ from __future__ import annotations
 import dataclasses
 import importlib
 import json
-import statistics
 import sys
 import tempfile
 import time
@@ -20,15 +19,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from scipy import stats
-
-
-def timed(action, repeat: int) -> float:
-    samples = []
-    for _ in range(repeat):
-        started = time.perf_counter()
-        action()
-        samples.append(time.perf_counter() - started)
-    return statistics.median(samples)
+from timing import median_time
 
 
 def big_frame(raw: pd.DataFrame, rows: int, seed: int) -> pd.DataFrame:
@@ -105,27 +96,29 @@ def main() -> int:
         result = validation.validate_frame(frame, sized)
         if not result.success:
             raise SystemExit(f"the benchmark frame should pass the suite: {result.to_text()}")
-        out["validation_s"] = timed(lambda: validation.validate_frame(frame, sized), repeat)
-        out["validation_floor_s"] = timed(lambda: pandas_floor(frame, suite), repeat)
+        out["validation_s"] = median_time(lambda: validation.validate_frame(frame, sized), repeat)
+        out["validation_floor_s"] = median_time(lambda: pandas_floor(frame, suite), repeat)
     # The shipped suite's row-count band fails a million rows: the path that also
     # collects counts and examples for the report.
-    out["validation_failing_s"] = timed(lambda: validation.validate_frame(frame, params), repeat)
+    out["validation_failing_s"] = median_time(
+        lambda: validation.validate_frame(frame, params), repeat
+    )
 
     drift = importlib.import_module(f"{package}.drift")
     train = pd.read_parquet(params.paths.train)
     batch = big_frame(train, rows, seed=2)
     reference = big_frame(train, rows, seed=3)
-    out["drift_profile_s"] = timed(
+    out["drift_profile_s"] = median_time(
         lambda: drift.ReferenceProfile.build(reference, features, params.monitoring.psi_bins), 1
     )
     profile = drift.ReferenceProfile.build(reference, features, params.monitoring.psi_bins)
-    out["drift_s"] = timed(lambda: drift.detect(profile, batch, params.monitoring), repeat)
+    out["drift_s"] = median_time(lambda: drift.detect(profile, batch, params.monitoring), repeat)
 
     def scipy_loop() -> None:
         for column in features.numeric:
             stats.ks_2samp(reference[column].to_numpy(), batch[column].to_numpy())
 
-    out["drift_floor_s"] = timed(scipy_loop, repeat)
+    out["drift_floor_s"] = median_time(scipy_loop, repeat)
 
     serving = importlib.import_module(f"{package}.serving")
     import mlflow.sklearn

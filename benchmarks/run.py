@@ -21,11 +21,12 @@ import sys
 import tempfile
 import textwrap
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from cookiecutter.main import cookiecutter
+from timing import median_time
 
 TEMPLATE = Path(__file__).resolve().parents[1]
 OUT = TEMPLATE / "benchmarks" / "out"
@@ -55,15 +56,6 @@ class Figure:
 
 def log(message: str) -> None:
     print(f"[bench] {message}", file=sys.stderr, flush=True)
-
-
-def median_time(action: Callable[[], object], repeat: int) -> float:
-    samples = []
-    for _ in range(repeat):
-        started = time.perf_counter()
-        action()
-        samples.append(time.perf_counter() - started)
-    return statistics.median(samples)
 
 
 class Project:
