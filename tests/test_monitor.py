@@ -22,7 +22,7 @@ pytestmark = pytest.mark.slow
 
 WRITE_UPSTREAM = textwrap.dedent("""
     import sys
-    from my_ml_project.data import load_sklearn_dataset
+    from my_ml_project.core.features import load_sklearn_dataset
     load_sklearn_dataset("breast_cancer", "target").to_csv(sys.argv[1], index=False)
 """)
 LAND_NEW_DATA = textwrap.dedent("""

@@ -5,11 +5,13 @@ from pathlib import Path
 import pytest
 import yaml
 
-from {{ cookiecutter.package_name }} import check
 from {{ cookiecutter.package_name }}.cli import main
+from {{ cookiecutter.package_name }}.commands import check
 from {{ cookiecutter.package_name }}.params import load_params
 
 from .conftest import PROJECT_ROOT
+
+PACKAGE = check.PACKAGE
 
 
 @pytest.fixture
@@ -92,10 +94,47 @@ def test_commands_of_other_programs_are_left_alone(project, capsys):
 
 
 def test_a_dependency_nothing_provides_is_reported(project, capsys):
-    (project / "src" / check.__package__ / "metrics.py").unlink()
+    (project / "src" / PACKAGE / "stages" / "train.py").unlink()
     status, out = run_check(project, capsys)
     assert status == 1
-    assert f"dependency src/{check.__package__}/metrics.py does not exist" in out
+    assert f"dependency src/{PACKAGE}/stages/train.py does not exist" in out
+
+
+def test_the_shipped_deps_cover_the_code_each_stage_runs(project, capsys):
+    status, out = run_check(project, capsys)
+    assert status == 0, out
+    stages = yaml.safe_load((project / "dvc.yaml").read_text(encoding="utf-8"))["stages"]
+    for name, stage in stages.items():
+        listed = {dep for dep in stage["deps"] if dep.startswith("src/")}
+        runs = check.code_of(project / "src" / PACKAGE, f"stages.{name}")
+        assert listed == {path.relative_to(project).as_posix() for path in runs}, name
+
+
+@pytest.mark.parametrize(
+    ("stage", "module"),
+    [("train", "core/features.py"), ("evaluate", "core/metrics.py"), ("validate", "io.py")],
+)
+def test_a_dependency_missing_from_dvc_yaml_is_named(project, capsys, stage, module):
+    dropped = f"src/{PACKAGE}/{module}"
+    edit_pipeline(project, lambda stages: stages[stage]["deps"].remove(dropped))
+    status, out = run_check(project, capsys)
+    assert status == 1
+    assert f"stage '{stage}': runs {dropped} (imported by its command) but does not" in out
+    assert out.count("does not depend on it") == 1
+
+
+def test_imports_inside_functions_and_of_submodules_count(tmp_path):
+    package = tmp_path / "pkg"
+    (package / "sub").mkdir(parents=True)
+    (package / "__init__.py").write_text('"""Only a docstring."""\n')
+    (package / "sub" / "__init__.py").write_text("VALUE = 1\n")
+    (package / "sub" / "leaf.py").write_text("LEAF = 1\n")
+    (package / "lazy.py").write_text("LAZY = 1\n")
+    (package / "entry.py").write_text(
+        "from .sub import leaf\n\ndef later():\n    from . import lazy\n"
+    )
+    found = {path.relative_to(package).as_posix() for path in check.code_of(package, "entry")}
+    assert found == {"entry.py", "sub/__init__.py", "sub/leaf.py", "lazy.py"}
 
 
 def test_a_dvc_tracked_input_counts_as_present(project, capsys):

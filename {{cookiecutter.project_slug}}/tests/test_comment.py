@@ -6,18 +6,17 @@ from pathlib import Path
 
 import pytest
 
-from {{ cookiecutter.package_name }}.comment import (
+from {{ cookiecutter.package_name }}.commands.comment import (
     MARKER,
     MAX_BODY,
     TITLE,
-    PullRequest,
     cml_command,
     comment_body,
     find_marked,
-    next_page,
 )
-from {{ cookiecutter.package_name }}.comment import run as run_comment
+from {{ cookiecutter.package_name }}.commands.comment import run as run_comment
 from {{ cookiecutter.package_name }}.errors import ParamsError, ProjectError
+from {{ cookiecutter.package_name }}.integrations.github import PullRequest, next_page
 from {{ cookiecutter.package_name }}.params import load_params
 
 

@@ -11,13 +11,13 @@ import mlflow
 import pytest
 import yaml
 
-from {{ cookiecutter.package_name }} import deploy, rollback
-from {{ cookiecutter.package_name }}.params import load_params
-from {{ cookiecutter.package_name }}.registry import (
+from {{ cookiecutter.package_name }}.commands import deploy, rollback
+from {{ cookiecutter.package_name }}.integrations.registry import (
     Registry,
     RegistryError,
     collect_provenance,
 )
+from {{ cookiecutter.package_name }}.params import load_params
 from {{ cookiecutter.package_name }}.stages import evaluate, ingest, split, train
 
 from .conftest import TASKS
@@ -42,9 +42,9 @@ def released(write_params, monkeypatch):
     def served(model_uri, timeout):
         yield "http://127.0.0.1:1"
 
-    monkeypatch.setattr(deploy.workspace, "git_commit", lambda root: "c0ffee")
-    monkeypatch.setattr(deploy.workspace, "require_in_sync", lambda root: None)
-    monkeypatch.setattr(deploy.workspace, "push_outputs", lambda root: "pushed")
+    monkeypatch.setattr(deploy.git, "git_commit", lambda root: "c0ffee")
+    monkeypatch.setattr(deploy.dvc, "require_in_sync", lambda root: None)
+    monkeypatch.setattr(deploy.dvc, "push_outputs", lambda root: "pushed")
     monkeypatch.setattr(deploy.serving, "served", served)
     monkeypatch.setattr(deploy.serving, "smoke_test", lambda url, example: [1.0] * 5)
     return params

@@ -5,14 +5,14 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from {{ cookiecutter.package_name }}.data import Features
-from {{ cookiecutter.package_name }}.drift import (
+from {{ cookiecutter.package_name }}.core.drift import (
     ReferenceProfile,
     adjust,
     detect,
     ks_sorted,
     psi,
 )
+from {{ cookiecutter.package_name }}.core.features import Features
 from {{ cookiecutter.package_name }}.params import load_params
 
 from .conftest import PROJECT_ROOT

@@ -1,7 +1,6 @@
 import pytest
 
-from {{ cookiecutter.package_name }}.errors import ParamsError
-from {{ cookiecutter.package_name }}.gate import (
+from {{ cookiecutter.package_name }}.core.gates import (
     IMPROVED,
     MISSING,
     NEW,
@@ -14,6 +13,7 @@ from {{ cookiecutter.package_name }}.gate import (
     compare,
     failures,
 )
+from {{ cookiecutter.package_name }}.errors import ParamsError
 from {{ cookiecutter.package_name }}.params import load_params
 
 HIGHER = MetricRule("higher", abs_tolerance=0.01)

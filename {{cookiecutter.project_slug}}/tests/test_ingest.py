@@ -1,8 +1,8 @@
 import pandas as pd
 import pytest
 
-from {{ cookiecutter.package_name }}.data import Features
 from {{ cookiecutter.package_name }}.errors import DataError
+from {{ cookiecutter.package_name }}.io import read_features
 from {{ cookiecutter.package_name }}.params import load_params
 from {{ cookiecutter.package_name }}.stages import ingest
 
@@ -14,7 +14,7 @@ def test_default_sources_load_with_numeric_features(write_params, task):
     params = load_params(write_params(TASKS[task]))
     ingest.run(params)
     raw = pd.read_parquet(params.paths.raw)
-    features = Features.load(params.paths.features)
+    features = read_features(params.paths.features)
     assert len(raw) > 400
     assert features.target == "target"
     assert features.numeric and not features.categorical
@@ -27,7 +27,7 @@ def test_own_csv_infers_categorical_columns(write_params, mixed_csv):
         write_params(data={"source": "data/input/customers.csv", "target": "churned"})
     )
     ingest.run(params)
-    features = Features.load(params.paths.features)
+    features = read_features(params.paths.features)
     assert features.categorical == ("plan", "region")
     assert features.numeric == ("age", "income", "spend")
     assert pd.read_parquet(params.paths.raw)["income"].isna().sum() == 25
@@ -45,15 +45,18 @@ def test_explicit_feature_lists_are_kept(write_params, mixed_csv):
         )
     )
     ingest.run(params)
-    assert Features.load(params.paths.features).columns == ["age", "plan"]
+    assert read_features(params.paths.features).columns == ["age", "plan"]
 
 
 @pytest.mark.parametrize(
     ("data", "expected"),
     [
         ({"target": "nope"}, "column 'nope' is not in the data"),
-        ({"source": "data/input/absent.csv"}, "file 'data/input/absent.csv' does not exist"),
-        ({"source": "data/input/data.xlsx"}, "neither `sklearn:<name>` nor a .csv/.parquet file"),
+        (
+            {"source": "data/input/absent.csv"},
+            "`data.source` 'data/input/absent.csv': file not found",
+        ),
+        ({"source": "data/input/data.xlsx"}, "'data/input/data.xlsx': not a .csv or .parquet file"),
         ({"source": "sklearn:titanic"}, "unknown data set 'sklearn:titanic'"),
         ({"numeric_features": ["age", "ghost"], "categorical_features": []}, "ghost"),
     ],

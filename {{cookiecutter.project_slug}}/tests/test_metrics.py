@@ -3,7 +3,7 @@ import math
 import numpy as np
 import pytest
 
-from {{ cookiecutter.package_name }}.metrics import (
+from {{ cookiecutter.package_name }}.core.metrics import (
     CLASSIFICATION_METRICS,
     REGRESSION_METRICS,
     classification_metrics,

@@ -10,8 +10,8 @@ from dataclasses import dataclass, field
 import pytest
 import yaml
 
-from {{ cookiecutter.package_name }} import monitor
 from {{ cookiecutter.package_name }}.cli import main
+from {{ cookiecutter.package_name }}.commands import monitor
 from {{ cookiecutter.package_name }}.params import load_params
 from {{ cookiecutter.package_name }}.stages import evaluate, ingest, split, train
 

@@ -8,12 +8,12 @@ import mlflow.sklearn
 import pandas as pd
 import pytest
 
+from {{ cookiecutter.package_name }}.core.metrics import CLASSIFICATION_METRICS, REGRESSION_METRICS
 from {{ cookiecutter.package_name }}.errors import ParamsError
-from {{ cookiecutter.package_name }}.metrics import CLASSIFICATION_METRICS, REGRESSION_METRICS
+from {{ cookiecutter.package_name }}.integrations.mlflow import TrackingError
+from {{ cookiecutter.package_name }}.integrations.registry import manifest
 from {{ cookiecutter.package_name }}.params import load_params
-from {{ cookiecutter.package_name }}.registry import manifest
 from {{ cookiecutter.package_name }}.stages import evaluate, ingest, split, train
-from {{ cookiecutter.package_name }}.tracking import TrackingError
 
 from .conftest import TASKS
 

@@ -6,10 +6,8 @@ from types import SimpleNamespace
 import pytest
 import yaml
 
-from {{ cookiecutter.package_name }}.deploy import champion_gate
-from {{ cookiecutter.package_name }}.files import file_md5
-from {{ cookiecutter.package_name }}.params import load_params
-from {{ cookiecutter.package_name }}.registry import (
+from {{ cookiecutter.package_name }}.commands.deploy import champion_gate
+from {{ cookiecutter.package_name }}.integrations.registry import (
     Provenance,
     RegistryError,
     collect_provenance,
@@ -17,6 +15,8 @@ from {{ cookiecutter.package_name }}.registry import (
     metrics_from_tags,
     require_tracking_server,
 )
+from {{ cookiecutter.package_name }}.io import file_md5
+from {{ cookiecutter.package_name }}.params import load_params
 
 from .conftest import TASKS
 

@@ -5,19 +5,15 @@ from argparse import Namespace
 
 import pytest
 
-from {{ cookiecutter.package_name }}.baseline import BaselineError, Snapshot, flat_numbers
-from {{ cookiecutter.package_name }}.gate import MetricRule
+from {{ cookiecutter.package_name }}.commands.gate import run as run_gate
+from {{ cookiecutter.package_name }}.commands.report import gather
+from {{ cookiecutter.package_name }}.commands.report import run as run_report
+from {{ cookiecutter.package_name }}.core.dotted import numbers
+from {{ cookiecutter.package_name }}.core.gates import MetricRule
+from {{ cookiecutter.package_name }}.core.report import Inputs, Snapshot, changed_params, render, verdict
+from {{ cookiecutter.package_name }}.integrations.dvc import lock_outputs
+from {{ cookiecutter.package_name }}.integrations.git import GitError
 from {{ cookiecutter.package_name }}.params import load_params
-from {{ cookiecutter.package_name }}.pr_gate import run as run_gate
-from {{ cookiecutter.package_name }}.report import (
-    Inputs,
-    changed_params,
-    data_digest,
-    gather,
-    render,
-    verdict,
-)
-from {{ cookiecutter.package_name }}.report import run as run_report
 
 RULES = {
     "f1": MetricRule("higher", abs_tolerance=0.01),
@@ -30,7 +26,7 @@ PARAMS = {"model": {"type": "ridge", "hyperparameters": {"ridge": {"alpha": 1.0}
 
 
 def snapshot(label, metrics, params=PARAMS, lock=LOCK, commit="0" * 40):
-    return Snapshot(label, commit, metrics, params, lock)
+    return Snapshot(label, commit, metrics, params, lock_outputs(lock))
 
 
 def inputs(base_metrics, branch_metrics, **extra):
@@ -141,8 +137,8 @@ def test_changed_params_are_flattened_and_gate_edits_are_flagged():
 
 
 def test_data_digest_and_validation_failures():
-    assert data_digest(LOCK, "data/raw/data.parquet") == "a" * 32
-    assert data_digest(None, "data/raw/data.parquet") is None
+    assert lock_outputs(LOCK)["data/raw/data.parquet"] == "a" * 32
+    assert lock_outputs(None) == {}
     validation = {
         "success": False,
         "suite": "raw",
@@ -167,7 +163,7 @@ def test_data_digest_and_validation_failures():
 
 
 def test_nested_metrics_are_flattened():
-    assert flat_numbers({"a": 1, "b": {"c": 2.5, "d": "x"}, "e": True}) == {"a": 1.0, "b.c": 2.5}
+    assert numbers({"a": 1, "b": {"c": 2.5, "d": "x"}, "e": True}) == {"a": 1.0, "b.c": 2.5}
 
 
 def git(root, *args):
@@ -203,7 +199,7 @@ def test_gather_reads_the_baseline_from_git(repository):
 
 
 def test_a_missing_baseline_says_how_to_fetch_it(repository):
-    with pytest.raises(BaselineError, match=r"`git fetch origin release:release`"):
+    with pytest.raises(GitError, match=r"`git fetch origin release:release`"):
         gather(repository, "release")
 
 

@@ -6,7 +6,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from {{ cookiecutter.package_name }}.serving import (
+from {{ cookiecutter.package_name }}.integrations.serving import (
     SmokeTestError,
     check_predictions,
     example_rows,

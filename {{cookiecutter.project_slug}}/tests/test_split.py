@@ -4,10 +4,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from {{ cookiecutter.package_name }}.core.split import holdout
 from {{ cookiecutter.package_name }}.errors import DataError
 from {{ cookiecutter.package_name }}.params import load_params
 from {{ cookiecutter.package_name }}.stages import ingest, split
-from {{ cookiecutter.package_name }}.stages.split import holdout
 
 from .conftest import TASKS
 

@@ -6,11 +6,12 @@ import json
 import pandas as pd
 import pytest
 
-from {{ cookiecutter.package_name }}.data import read_source
+from {{ cookiecutter.package_name }}.commands.suggest_suite import run
+from {{ cookiecutter.package_name }}.core.suites import numeric_bounds, render, suggest_suite
 from {{ cookiecutter.package_name }}.errors import ProjectError
+from {{ cookiecutter.package_name }}.integrations.gx import validate_frame
+from {{ cookiecutter.package_name }}.io import read_source
 from {{ cookiecutter.package_name }}.params import load_params
-from {{ cookiecutter.package_name }}.suggest import numeric_bounds, render, run, suggest_suite
-from {{ cookiecutter.package_name }}.validation import validate_frame
 
 from .conftest import PROJECT_ROOT, TASKS
 
@@ -57,13 +58,13 @@ def test_the_suite_describes_own_data_with_categories_and_gaps(own):
 def test_own_data_passes_its_suite_and_a_corrupted_copy_fails(own):
     suggested(own)
     frame = read_source(own.data.source, own.root, own.data.target)
-    assert validate_frame(frame, own).success
+    assert validate_frame(frame, own.suite_path).success
 
     broken = frame.copy()
     broken.loc[0, "plan"] = "platinum"
     broken.loc[1, "region"] = None
     broken.loc[2, "age"] = 400.0
-    result = validate_frame(broken, own)
+    result = validate_frame(broken, own.suite_path)
     failed = {(f.expectation, f.column) for f in result.failures}
     assert failed == {
         ("expect_column_values_to_be_in_set", "plan"),
@@ -161,7 +162,7 @@ def test_every_kind_of_column_passes_its_own_suite(write_params):
     )
     params.suite_path.parent.mkdir(parents=True)
     params.suite_path.write_text(render(suite))
-    result = validate_frame(frame, params)
+    result = validate_frame(frame, params.suite_path)
     assert result.success, result.to_text()
     assert kinds(suite, "count")["expect_column_values_to_be_between"] == {
         "column": "count",

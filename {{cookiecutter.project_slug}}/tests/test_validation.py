@@ -10,10 +10,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from {{ cookiecutter.package_name }}.commands.suggest_suite import run as suggest_run
+from {{ cookiecutter.package_name }}.integrations.gx import SuiteError, validate_frame
 from {{ cookiecutter.package_name }}.params import load_params
 from {{ cookiecutter.package_name }}.stages import ingest, validate
-from {{ cookiecutter.package_name }}.suggest import run as suggest_run
-from {{ cookiecutter.package_name }}.validation import SuiteError, validate_frame
 
 from .conftest import PROJECT_ROOT, TASKS
 
@@ -91,7 +91,7 @@ CORRUPTIONS = {
 @pytest.mark.parametrize("how", sorted(CORRUPTIONS))
 def test_each_corruption_is_named(classification, how):
     raw = pd.read_parquet(classification.paths.raw)
-    result = validate_frame(corrupt(raw, how), classification, data="corrupted.csv")
+    result = validate_frame(corrupt(raw, how), classification.suite_path, data="corrupted.csv")
     expectation, column, shown = CORRUPTIONS[how]
     assert not result.success
     named = [(f.expectation, f.column) for f in result.failures]
@@ -122,8 +122,8 @@ def test_a_failure_exits_1_and_still_writes_both_reports(classification, capsys)
 def test_failures_come_in_suite_order_and_reports_are_stable(classification):
     raw = pd.read_parquet(classification.paths.raw)
     broken = corrupt(corrupt(raw, "unknown label"), "nulls").drop(columns="worst_area")
-    first = validate_frame(broken, classification).to_dict()
-    assert validate_frame(broken, classification).to_dict() == first
+    first = validate_frame(broken, classification.suite_path).to_dict()
+    assert validate_frame(broken, classification.suite_path).to_dict() == first
     kinds = [failure["expectation"] for failure in first["failures"]]
     assert kinds[0] == "expect_table_columns_to_match_set"
     columns = [failure["column"] for failure in first["failures"][1:]]
@@ -132,7 +132,7 @@ def test_failures_come_in_suite_order_and_reports_are_stable(classification):
 
 def test_another_data_set_gets_a_short_table_and_a_hint(classification):
     other = pd.DataFrame({"tenure": [1.0, 2.0], "target": [0, 1]})
-    result = validate_frame(other, classification)
+    result = validate_frame(other, classification.suite_path)
     assert len(result.to_dict()["failures"]) > 80  # every expectation on a missing column
     text = result.to_text()
     assert len(text.splitlines()) < 10
@@ -202,19 +202,27 @@ def test_a_batch_is_checked_for_structure_and_labels_not_for_size_or_ranges(clas
     small_shifted = frame.head(40).copy()
     small_shifted["mean_radius"] += 100.0  # far outside the suite's range: drift, not invalid
 
-    assert not validate_frame(small_shifted, classification).success
-    assert validate_frame(small_shifted, classification, batch=True).success
+    assert not validate_frame(small_shifted, classification.suite_path).success
+    assert validate_frame(
+        small_shifted, classification.suite_path, batch_target=classification.data.target
+    ).success
 
     unlabelled = small_shifted.drop(columns="target")
-    assert validate_frame(unlabelled, classification, batch=True).success
+    assert validate_frame(
+        unlabelled, classification.suite_path, batch_target=classification.data.target
+    ).success
 
     broken = small_shifted.copy()
     broken["mean_area"] = "n/a"
-    result = validate_frame(broken, classification, batch=True)
+    result = validate_frame(
+        broken, classification.suite_path, batch_target=classification.data.target
+    )
     assert not result.success
     assert {failure.column for failure in result.failures} == {"mean_area"}
 
     bad_labels = small_shifted.copy()
     bad_labels.loc[bad_labels.index[0], "target"] = 7
-    result = validate_frame(bad_labels, classification, batch=True)
+    result = validate_frame(
+        bad_labels, classification.suite_path, batch_target=classification.data.target
+    )
     assert [failure.column for failure in result.failures] == ["target"]

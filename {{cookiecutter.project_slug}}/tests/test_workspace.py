@@ -5,14 +5,9 @@ import subprocess
 import pytest
 import yaml
 
-from {{ cookiecutter.package_name }}.files import file_md5
-from {{ cookiecutter.package_name }}.workspace import (
-    WorkspaceError,
-    describe_stale,
-    git_commit,
-    only_missing,
-    read_lock,
-)
+from {{ cookiecutter.package_name }}.integrations.dvc import WorkspaceError, describe_stale, only_missing, read_lock
+from {{ cookiecutter.package_name }}.integrations.git import GitError, git_commit
+from {{ cookiecutter.package_name }}.io import file_md5
 
 
 def git(root, *args):
@@ -26,7 +21,7 @@ def git(root, *args):
 
 
 def test_a_release_needs_a_clean_commit(tmp_path):
-    with pytest.raises(WorkspaceError, match="not a git repository with a commit"):
+    with pytest.raises(GitError, match="not a git repository with a commit"):
         git_commit(tmp_path)
     git(tmp_path, "init", "-q")
     (tmp_path / "params.yaml").write_text("a: 1\n")
@@ -36,7 +31,7 @@ def test_a_release_needs_a_clean_commit(tmp_path):
     assert git_commit(tmp_path) == git(tmp_path, "rev-parse", "HEAD")
 
     (tmp_path / "params.yaml").write_text("a: 2\n")
-    with pytest.raises(WorkspaceError, match=r"uncommitted changes \(params.yaml\)"):
+    with pytest.raises(GitError, match=r"uncommitted changes \(params.yaml\)"):
         git_commit(tmp_path)
 
 

@@ -5,7 +5,7 @@ commands. Each command lives in its own module, imported only when that command
 runs, so `--help` and light commands never pay for pandas, MLflow or GX.
 
 A command module defines `run(params, args) -> int | None` and may define
-`add_arguments(parser)`; register it in COMMANDS below.
+`add_arguments(parser)`; register it in STAGES or TOOLS below.
 """
 
 from __future__ import annotations
@@ -18,45 +18,41 @@ from collections.abc import Sequence
 from .errors import ProjectError
 from .params import DEFAULT_PARAMS_FILE, load_params
 
-# command -> (module relative to this package, one-line help)
-COMMANDS: dict[str, tuple[str, str]] = {
-    "ingest": ("stages.ingest", "load the data source and resolve the feature columns"),
-    "validate": (
-        "stages.validate",
-        "check the data against the GX suite; exit 1 and report what failed",
-    ),
-    "split": ("stages.split", "hold out a seeded test set"),
-    "train": ("stages.train", "fit the model and save it (MLflow format) for DVC"),
-    "evaluate": (
-        "stages.evaluate",
-        "score the model on the test set; write metrics.json and plots; record the MLflow run",
-    ),
-    "check": ("check", "check that dvc.yaml, params.yaml, the CLI and the data suites agree"),
-    "monitor": (
-        "monitor",
-        "check a batch of new data for drift and the model's metrics on it "
-        "(exit 0 ok, 1 drift/degradation, 2 error, 3 invalid batch)",
-    ),
-    "make-batch": ("batch", "write a demo batch from the test split, optionally shifted"),
-    "report": ("report", "compare the results with the baseline revision; write report.md"),
-    "gate": ("pr_gate", "exit 1 if a metric regressed beyond its tolerance against the baseline"),
-    "comment": ("comment", "post report.md on the pull request as one comment, updated in place"),
-    "deploy": (
-        "deploy",
-        "release the model dvc.lock records: gate, smoke-test, register, move the alias",
-    ),
-    "rollback": ("rollback", "move the production alias back to the previous or a given version"),
-    "smoke-test": ("smoke_test", "post the model's input example to a serving URL and check it"),
-    "suggest-suite": (
-        "suggest",
-        "draft a GX suite from reference data (your own data set) for review",
-    ),
-    "data-docs": ("datadocs", "render GX Data Docs of the suite and the data as local HTML"),
+# The pipeline's stages, in order: each is a module of stages/ (and a stage of dvc.yaml).
+STAGES: dict[str, str] = {
+    "ingest": "load the data source and resolve the feature columns",
+    "validate": "check the data against the GX suite; exit 1 and report what failed",
+    "split": "hold out a seeded test set",
+    "train": "fit the model and save it (MLflow format) for DVC",
+    "evaluate": "score the model on the test set; write metrics.json and plots; "
+    "record the MLflow run",
 }
+# The tools around them: each is a module of commands/ named after the command.
+TOOLS: dict[str, str] = {
+    "check": "check that dvc.yaml, params.yaml, the CLI and the data suites agree",
+    "monitor": "check a batch of new data for drift and the model's metrics on it "
+    "(exit 0 ok, 1 drift/degradation, 2 error, 3 invalid batch)",
+    "make-batch": "write a demo batch from the test split, optionally shifted",
+    "report": "compare the results with the baseline revision; write report.md",
+    "gate": "exit 1 if a metric regressed beyond its tolerance against the baseline",
+    "comment": "post report.md on the pull request as one comment, updated in place",
+    "deploy": "release the model dvc.lock records: gate, smoke-test, register, move the alias",
+    "rollback": "move the production alias back to the previous or a given version",
+    "smoke-test": "post the model's input example to a serving URL and check it",
+    "suggest-suite": "draft a GX suite from reference data (your own data set) for review",
+    "data-docs": "render GX Data Docs of the suite and the data as local HTML",
+}
+COMMANDS: dict[str, str] = {**STAGES, **TOOLS}
+
+
+def module_name(command: str) -> str:
+    """The module (relative to this package) that implements a command."""
+    folder = "stages" if command in STAGES else "commands"
+    return f"{folder}.{command.replace('-', '_')}"
 
 
 def _module(name: str):
-    return importlib.import_module(f".{COMMANDS[name][0]}", __package__)
+    return importlib.import_module(f".{module_name(name)}", __package__)
 
 
 def build_parser(argv: Sequence[str]) -> argparse.ArgumentParser:
@@ -69,7 +65,7 @@ def build_parser(argv: Sequence[str]) -> argparse.ArgumentParser:
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     chosen = next((arg for arg in argv if arg in COMMANDS), None)
-    for name, (_, summary) in COMMANDS.items():
+    for name, summary in COMMANDS.items():
         sub = commands.add_parser(name, help=summary, description=summary)
         # Only the chosen command's module is imported to describe its options.
         if name == chosen:

@@ -7,43 +7,24 @@ value fails before any work starts, with the key and the fix in the message.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from .core.gates import DIRECTIONS, MetricRule
+from .core.model import ESTIMATORS
 from .errors import ParamsError
-from .gate import DIRECTIONS, MetricRule
 
 DEFAULT_PARAMS_FILE = "params.yaml"
-TASKS = ("classification", "regression")
-MODEL_TYPES = {
-    "classification": ("logistic_regression", "random_forest", "gradient_boosting"),
-    "regression": ("ridge", "random_forest", "gradient_boosting"),
-}
+TASKS = tuple(ESTIMATORS)
+MODEL_TYPES = {task: tuple(types) for task, types in ESTIMATORS.items()}
 # Stricter than MLflow (which only forbids '/' and ':'), so a name is also safe in
 # registry filter strings, URIs (`models:/<name>@<alias>`) and shell commands.
 MODEL_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,254}$")
 ALIAS_RE = re.compile(r"^[A-Za-z0-9_-]{1,255}$")
 RESERVED_ALIAS_RE = re.compile(r"^(latest|v\d+)$", re.IGNORECASE)
-PATH_KEYS = (
-    "raw",
-    "gx",
-    "features",
-    "train",
-    "test",
-    "model",
-    "train_run",
-    "metrics",
-    "plots",
-    "drift",
-    "drift_summary",
-    "validation",
-    "validation_summary",
-    "report",
-    "report_plots",
-)
 CORRECTIONS = ("benjamini-hochberg", "bonferroni")
 POSTERS = ("cml", "builtin")
 # A suite name is also its file name under gx/expectations/.
@@ -114,6 +95,8 @@ class RegistryParams:
 
 @dataclass(frozen=True)
 class Paths:
+    """Where each stage writes (`paths:`); every field is a key there."""
+
     raw: Path
     gx: Path
     validation: Path
@@ -127,10 +110,11 @@ class Paths:
     plots: Path
     drift: Path
     drift_summary: Path
-    validation: Path
-    validation_summary: Path
     report: Path
     report_plots: Path
+
+
+PATH_KEYS = tuple(item.name for item in fields(Paths))
 
 
 @dataclass(frozen=True)
@@ -335,42 +319,7 @@ def _validation(read: _Reader) -> ValidationParams:
     )
 
 
-def load_params(path: str | Path = DEFAULT_PARAMS_FILE) -> Params:
-    """Parse and validate params.yaml; paths in it are taken relative to its folder."""
-    path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ParamsError(
-            f"{path}: file not found; run the command from the project root "
-            "(where params.yaml is) or pass --params PATH"
-        ) from None
-    try:
-        document = yaml.safe_load(text)
-    except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None)
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        raise ParamsError(f"{path}: not valid YAML{where}; fix the syntax ({error})") from None
-    if not isinstance(document, dict):
-        raise ParamsError(f"{path}: expected a mapping of keys at the top level; see the README")
-
-    read = _Reader(path, document)
-    task = read.choice("task", TASKS)
-
-    model_type = read.choice("model.type", MODEL_TYPES[task])
-    all_hyperparameters = read.get("model.hyperparameters")
-    if not isinstance(all_hyperparameters, dict):
-        raise read.fail(
-            "model.hyperparameters", "must be a mapping per model type", "fix the value"
-        )
-    hyperparameters = all_hyperparameters.get(model_type) or {}
-    if not isinstance(hyperparameters, dict):
-        raise read.fail(
-            f"model.hyperparameters.{model_type}",
-            f"must be a mapping, got {hyperparameters!r}",
-            "write `name: value` pairs",
-        )
-
+def _data(read: _Reader) -> DataParams:
     data = DataParams(
         source=read.text("data.source"),
         target=read.text("data.target"),
@@ -396,7 +345,35 @@ def load_params(path: str | Path = DEFAULT_PARAMS_FILE) -> Params:
             f"{data.target!r} is also listed as a feature",
             "remove it from the feature lists",
         )
+    return data
 
+
+def _split(read: _Reader) -> SplitParams:
+    return SplitParams(
+        test_size=read.number("split.test_size", 0.0, 1.0),
+        seed=read.integer("split.seed"),
+        stratify=read.boolean("split.stratify"),
+    )
+
+
+def _model(read: _Reader, task: str) -> ModelParams:
+    model_type = read.choice("model.type", MODEL_TYPES[task])
+    all_hyperparameters = read.get("model.hyperparameters")
+    if not isinstance(all_hyperparameters, dict):
+        raise read.fail(
+            "model.hyperparameters", "must be a mapping per model type", "fix the value"
+        )
+    hyperparameters = all_hyperparameters.get(model_type) or {}
+    if not isinstance(hyperparameters, dict):
+        raise read.fail(
+            f"model.hyperparameters.{model_type}",
+            f"must be a mapping, got {hyperparameters!r}",
+            "write `name: value` pairs",
+        )
+    return ModelParams(type=model_type, hyperparameters=dict(hyperparameters))
+
+
+def _report(read: _Reader) -> ReportParams:
     report = ReportParams(
         baseline=read.text("report.baseline"),
         poster=read.choice("report.poster", POSTERS),
@@ -408,27 +385,58 @@ def load_params(path: str | Path = DEFAULT_PARAMS_FILE) -> Params:
             f"is true while report.poster is {report.poster!r}, which cannot upload images",
             "set report.poster: cml, or report.publish_images: false",
         )
+    return report
 
+
+def _mlflow(read: _Reader) -> MlflowParams:
+    return MlflowParams(
+        experiment=read.text("mlflow.experiment"),
+        tracking_uri=read.text("mlflow.tracking_uri"),
+    )
+
+
+def _paths(read: _Reader, root: Path) -> Paths:
+    return Paths(**{key: root / read.text(f"paths.{key}") for key in PATH_KEYS})
+
+
+def _document(path: Path) -> dict[str, Any]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ParamsError(
+            f"{path}: file not found; run the command from the project root "
+            "(where params.yaml is) or pass --params PATH"
+        ) from None
+    try:
+        document = yaml.safe_load(text)
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        raise ParamsError(f"{path}: not valid YAML{where}; fix the syntax ({error})") from None
+    if not isinstance(document, dict):
+        raise ParamsError(f"{path}: expected a mapping of keys at the top level; see the README")
+    return document
+
+
+def load_params(path: str | Path = DEFAULT_PARAMS_FILE) -> Params:
+    """Parse and validate params.yaml; paths in it are taken relative to its folder."""
+    path = Path(path)
+    document = _document(path)
+    read = _Reader(path, document)
+    task = read.choice("task", TASKS)
     root = path.resolve().parent
     return Params(
-        gates=_gates(read),
         root=root,
         task=task,
-        data=data,
-        split=SplitParams(
-            test_size=read.number("split.test_size", 0.0, 1.0),
-            seed=read.integer("split.seed"),
-            stratify=read.boolean("split.stratify"),
-        ),
-        model=ModelParams(type=model_type, hyperparameters=dict(hyperparameters)),
+        data=_data(read),
+        split=_split(read),
+        model=_model(read, task),
         validation=_validation(read),
-        mlflow=MlflowParams(
-            experiment=read.text("mlflow.experiment"),
-            tracking_uri=read.text("mlflow.tracking_uri"),
-        ),
-        report=report,
+        mlflow=_mlflow(read),
         registry=_registry(read),
-        paths=Paths(**{key: root / read.text(f"paths.{key}") for key in PATH_KEYS}),
+        paths=_paths(read, root),
+        gates=_gates(read),
         monitoring=_monitoring(read, root),
+        report=_report(read),
         raw=document,
     )

@@ -3,56 +3,58 @@ record the MLflow run (parameters, tags, the model and its test metrics)."""
 
 from __future__ import annotations
 
-import mlflow.sklearn
+from pathlib import Path
 
-from .. import tracking
-from ..data import Features, model_inputs, read_table
-from ..errors import DataError
-from ..files import atomic_path, write_json
-from ..metrics import (
-    classification_metrics,
-    classification_plots,
-    regression_metrics,
-    regression_plots,
-)
+from ..core.features import model_inputs
+from ..core.metrics import score
+from ..integrations import mlflow as tracking
+from ..io import atomic_path, read_features, read_table, shown, write_json
 from ..params import Params
 
 
 def run(params: Params, args: object = None) -> None:
-    test = read_table(params.paths.test, "split")
-    features = Features.load(params.paths.features)
-    if not params.paths.model.is_dir():
-        raise DataError(f"{params.paths.model} is missing; run `dvc repro train` first")
-    pipeline = mlflow.sklearn.load_model(str(params.paths.model))
-    inputs, target = model_inputs(test, features), test[features.target].to_numpy()
-    predictions = pipeline.predict(inputs)
-
-    if params.task == "classification":
-        classes = list(pipeline.classes_)
-        probabilities = pipeline.predict_proba(inputs)
-        scores = classification_metrics(target, predictions, probabilities, classes)
-        plots = classification_plots(target, predictions, probabilities, classes)
-    else:
-        scores = regression_metrics(target, predictions)
-        plots = regression_plots(target, predictions)
-
-    with atomic_path(params.paths.plots) as staged:
-        staged.mkdir()
-        for name, records in plots.items():
-            write_json(staged / name, records)
-    write_json(params.paths.metrics, scores)
-
-    recorded = tracking.record_run(params, scores, train_rows=_train_rows(params))
-    write_json(params.paths.train_run, recorded)
+    paths = params.paths
+    scores = evaluate(
+        paths.test,
+        paths.features,
+        paths.model,
+        params.task,
+        metrics_out=paths.metrics,
+        plots_out=paths.plots,
+    )
     summary = ", ".join(f"{name}={value:.4f}" for name, value in scores.items())
-    print(f"evaluate: {summary} -> {params.paths.metrics.relative_to(params.root)}")
+    print(f"evaluate: {summary} -> {shown(paths.metrics, params.root)}")
+    recorded = tracking.record_run(params, scores, train_rows=_train_rows(paths.train))
+    write_json(paths.train_run, recorded)
     print(
         f"evaluate: MLflow run {recorded['run_id']} in "
         f"{tracking.redact(tracking.tracking_uri(params))}"
     )
 
 
-def _train_rows(params: Params) -> int:
+def evaluate(
+    test_file: Path,
+    features_file: Path,
+    model_dir: Path,
+    task: str,
+    *,
+    metrics_out: Path,
+    plots_out: Path,
+) -> dict[str, float]:
+    """Score the saved model on the test set; write the metrics and the plot data."""
+    test = read_table(test_file, "split")
+    features = read_features(features_file)
+    model = tracking.load_model(model_dir)
+    assessment = score(model, model_inputs(test, features), test[features.target], task, plots=True)
+    with atomic_path(plots_out) as staged:
+        staged.mkdir()
+        for name, records in assessment.plots.items():
+            write_json(staged / name, records)
+    write_json(metrics_out, assessment.scores)
+    return assessment.scores
+
+
+def _train_rows(train_file: Path) -> int:
     import pyarrow.parquet as pq
 
-    return pq.ParquetFile(params.paths.train).metadata.num_rows
+    return pq.ParquetFile(train_file).metadata.num_rows

@@ -2,19 +2,30 @@
 
 from __future__ import annotations
 
-from ..data import read_source, resolve_features, write_table
-from ..params import Params
+from pathlib import Path
+
+from ..core.features import resolve_features
+from ..io import read_source, shown, write_features, write_table
+from ..params import DataParams, Params
 
 
 def run(params: Params, args: object = None) -> None:
+    ingest(
+        params.data,
+        params.root,
+        raw_out=params.paths.raw,
+        features_out=params.paths.features,
+    )
+
+
+def ingest(data: DataParams, root: Path, *, raw_out: Path, features_out: Path) -> None:
     # An empty source is written as is: the validate stage reports it (row count).
-    frame = read_source(params.data.source, params.root, params.data.target)
-    frame.columns = [str(column) for column in frame.columns]
-    features = resolve_features(frame, params.data)
-    write_table(frame, params.paths.raw)
-    features.save(params.paths.features)
+    frame = read_source(data.source, root, data.target)
+    features = resolve_features(frame, data)
+    write_table(frame, raw_out)
+    write_features(features, features_out)
     print(
-        f"ingest: {len(frame)} rows x {frame.shape[1]} columns from {params.data.source} "
+        f"ingest: {len(frame)} rows x {frame.shape[1]} columns from {data.source} "
         f"({len(features.numeric)} numeric, {len(features.categorical)} categorical features) "
-        f"-> {params.paths.raw.relative_to(params.root)}"
+        f"-> {shown(raw_out, root)}"
     )

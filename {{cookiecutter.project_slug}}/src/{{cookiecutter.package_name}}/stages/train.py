@@ -6,61 +6,41 @@ opens the tracking store, and no run is left without its metrics.
 
 from __future__ import annotations
 
-import importlib.metadata
+from pathlib import Path
 
-import mlflow
-import mlflow.sklearn
-from sklearn.utils._param_validation import InvalidParameterError
-
-from ..data import Features, model_inputs, read_table
-from ..errors import ParamsError
-from ..files import atomic_path
-from ..model import build_pipeline, make_estimator
-from ..params import Params
-
-# What the served model needs, pinned to this environment. Passing them
-# explicitly spares MLflow a slow inference of requirements.
-RUNTIME_PACKAGES = ("mlflow", "scikit-learn", "pandas", "numpy", "scipy", "skops")
-# MLflow stores scikit-learn models with skops rather than pickle. These are the
-# types our own Pipelines hold that skops does not trust by default; loading a
-# model file from an untrusted source with them trusted is not safe.
-SKOPS_TRUSTED_TYPES = ["numpy.dtype", "sklearn.tree._tree.Tree"]
-
-
-def pip_requirements() -> list[str]:
-    return [f"{name}=={importlib.metadata.version(name)}" for name in RUNTIME_PACKAGES]
+from ..core.features import model_inputs
+from ..core.model import build_pipeline, fit, make_estimator
+from ..integrations.mlflow import save_model
+from ..io import read_features, read_table, shown
+from ..params import ModelParams, Params
 
 
 def run(params: Params, args: object = None) -> None:
-    train = read_table(params.paths.train, "split")
-    features = Features.load(params.paths.features)
-    inputs, target = model_inputs(train, features), train[features.target]
-
-    estimator = make_estimator(
-        params.task, params.model.type, params.model.hyperparameters, params.split.seed
+    train(
+        params.paths.train,
+        params.paths.features,
+        params.task,
+        params.model,
+        params.split.seed,
+        model_out=params.paths.model,
+        root=params.root,
     )
-    pipeline = build_pipeline(features, estimator)
-    try:
-        pipeline.fit(inputs, target)
-    except InvalidParameterError as error:
-        raise ParamsError(
-            f"params.yaml `model.hyperparameters.{params.model.type}`: {error}"
-        ) from None
 
-    example = inputs.head(5)
-    signature = mlflow.models.infer_signature(example, pipeline.predict(example))
-    requirements = pip_requirements()
-    with atomic_path(params.paths.model) as staged:
-        mlflow.sklearn.save_model(
-            pipeline,
-            staged,
-            signature=signature,
-            input_example=example,
-            pip_requirements=requirements,
-            skops_trusted_types=SKOPS_TRUSTED_TYPES,
-        )
 
-    print(
-        f"train: {params.model.type} on {len(train)} rows -> "
-        f"{params.paths.model.relative_to(params.root)}"
-    )
+def train(
+    train_file: Path,
+    features_file: Path,
+    task: str,
+    model: ModelParams,
+    seed: int,
+    *,
+    model_out: Path,
+    root: Path,
+) -> None:
+    frame = read_table(train_file, "split")
+    features = read_features(features_file)
+    inputs, target = model_inputs(frame, features), frame[features.target]
+    estimator = make_estimator(task, model.type, model.hyperparameters, seed)
+    pipeline = fit(build_pipeline(features, estimator), inputs, target, model.type)
+    save_model(pipeline, inputs.head(5), model_out)
+    print(f"train: {model.type} on {len(frame)} rows -> {shown(model_out, root)}")

@@ -11,10 +11,9 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from ..data import read_data_file, read_table
-from ..files import atomic_path, shown, write_json
+from ..integrations.gx import validate_frame
+from ..io import read_data, read_table, shown, write_json, write_text
 from ..params import Params
-from ..validation import validate_frame
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -37,25 +36,42 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(params: Params, args: argparse.Namespace | None = None) -> int:
     batch = getattr(args, "data", None)
-    json_path = getattr(args, "json", None)
-    markdown_path = getattr(args, "markdown", None)
+    json_out = getattr(args, "json", None)
+    markdown_out = getattr(args, "markdown", None)
     if batch is None:
-        frame = read_table(params.paths.raw, "ingest")
-        label = shown(params.paths.raw, params.root)
-        json_path = json_path or params.paths.validation
-        markdown_path = markdown_path or params.paths.validation_summary
+        data = params.paths.raw
+        json_out = json_out or params.paths.validation
+        markdown_out = markdown_out or params.paths.validation_summary
     else:
-        frame = read_data_file(batch)
-        label = shown(batch.resolve(), params.root)
+        data = batch
+    return validate(
+        data,
+        params.suite_path,
+        root=params.root,
+        from_pipeline=batch is None,
+        json_out=json_out,
+        markdown_out=markdown_out,
+    )
 
-    result = validate_frame(frame, params, data=label)
-    if json_path is not None:
-        write_json(json_path, result.to_dict())
-    if markdown_path is not None:
-        with atomic_path(markdown_path) as staged:
-            staged.write_text(result.to_markdown(), encoding="utf-8")
+
+def validate(
+    data: Path,
+    suite: Path,
+    *,
+    root: Path,
+    from_pipeline: bool,
+    json_out: Path | None,
+    markdown_out: Path | None,
+) -> int:
+    """Check `data` (the ingested Parquet file, or any batch) with the suite file `suite`."""
+    frame = read_table(data, "ingest") if from_pipeline else read_data(data, f"--data {data}")
+    result = validate_frame(frame, suite, data=shown(data, root))
+    if json_out is not None:
+        write_json(json_out, result.to_dict())
+    if markdown_out is not None:
+        write_text(markdown_out, result.to_markdown())
     print(f"validate: {result.to_text()}")
-    written = [shown(path, params.root) for path in (json_path, markdown_path) if path]
+    written = [shown(path, root) for path in (json_out, markdown_out) if path]
     if written:
         print(f"validate: report in {' and '.join(written)}")
     return 0 if result.success else 1

@@ -22,10 +22,12 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
-from . import gate, serving, tracking, workspace
-from .errors import ProjectError
-from .params import Params
-from .registry import (
+from ..core import gates
+from ..core.release import PROMOTED_TAG, Release, decide
+from ..errors import ProjectError
+from ..integrations import dvc, git, serving
+from ..integrations import mlflow as tracking
+from ..integrations.registry import (
     Provenance,
     Registry,
     RegistryError,
@@ -34,10 +36,9 @@ from .registry import (
     registry_errors,
     require_tracking_server,
 )
+from ..params import Params
 
 REFUSED = 1
-# Set on a version when deploy first moves the alias to it.
-PROMOTED_TAG = "promoted_at"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -93,11 +94,11 @@ def champion_gate(
             f"({', '.join(gated)}), so the champion gate cannot judge a candidate; tag it with "
             f"metric.<name> values or move '{alias}' with `mlops rollback --version N`"
         )
-    comparisons = gate.compare(baseline, provenance.metrics, params.gates)
+    comparisons = gates.compare(baseline, provenance.metrics, params.gates)
     say(f"champion gate against version {champion.version} ('{alias}'):")
     for comparison in comparisons:
         say(f"  {comparison.explain()}")
-    failed = gate.failures(comparisons)
+    failed = gates.failures(comparisons)
     if failed:
         names = ", ".join(comparison.name for comparison in failed)
         say(
@@ -124,8 +125,8 @@ def run(params: Params, args: argparse.Namespace) -> int:
 
 def release(params: Params, args: argparse.Namespace, say: Callable[[str], None]) -> int:
     require_tracking_server()
-    commit = workspace.git_commit(params.root)
-    workspace.require_in_sync(params.root)
+    commit = git.git_commit(params.root)
+    dvc.require_in_sync(params.root)
     provenance = collect_provenance(params, commit)
     registry = Registry(params)
     name, alias = params.registry.model_name, params.registry.alias
@@ -135,10 +136,13 @@ def release(params: Params, args: argparse.Namespace, say: Callable[[str], None]
     )
 
     existing = _existing_release(registry, provenance)
-    if existing is not None and (
-        existing.tags.get(PROMOTED_TAG) or registry.aliases().get(alias) == str(existing.version)
-    ):
-        holder = registry.aliases().get(alias)
+    holder = registry.aliases().get(alias)
+    decision = decide(
+        None if existing is None else str(existing.version),
+        {} if existing is None else existing.tags,
+        holder,
+    )
+    if decision is Release.RELEASED:
         where = (
             f"it holds '{alias}'"
             if holder == str(existing.version)
@@ -150,7 +154,7 @@ def release(params: Params, args: argparse.Namespace, say: Callable[[str], None]
             f"(commit {existing.tags.get('git_commit', '?')[:12]}); no new version; {where}"
         )
         return 0
-    if existing is not None and existing.tags.get("verified") != "true":
+    if decision is Release.BROKEN:
         raise RegistryError(
             f"version {existing.version} of '{name}' was registered for this release but its "
             "files were not verified; delete that version in MLflow and deploy again"
@@ -166,13 +170,13 @@ def release(params: Params, args: argparse.Namespace, say: Callable[[str], None]
         predictions = serving.smoke_test(url, params.paths.model / serving.INPUT_EXAMPLE)
     say(f"smoke test passed: {len(predictions)} predictions for the input example")
 
-    if existing is None:
+    if decision is Release.NEW:
         version = str(registry.register(provenance, params.paths.model).version)
         say(f"registered version {version} of '{name}' with its provenance")
     else:
         version = str(existing.version)
         say(f"resuming the release of version {version}, registered earlier")
-    say(f"{workspace.push_outputs(params.root)} (DVC remote)")
+    say(f"{dvc.push_outputs(params.root)} (DVC remote)")
     outgoing = registry.move(alias, version)
     registry.tag(version, PROMOTED_TAG, datetime.now(UTC).isoformat(timespec="seconds"))
     after = f"'{alias}' -> version {version}"

@@ -1,22 +1,24 @@
-"""MLflow plumbing: where runs go, and what ties a run to its code and data.
+"""MLflow: the model format on disk, where runs go, and what ties a run to its code and data.
 
-Only the commands that record runs or releases import this module (`evaluate`,
-`deploy`, `rollback`), because importing mlflow costs over a second.
+Only what saves, loads, records or releases a model imports this module (`train`,
+`evaluate`, `monitor`, `deploy`, `rollback`), because importing mlflow costs over a second.
 """
 
 from __future__ import annotations
 
+import importlib.metadata
 import logging
 import os
 from pathlib import Path
 
 import mlflow
+import mlflow.sklearn
 from mlflow.entities import LoggedModelOutput
 
-from .errors import ProjectError
-from .files import file_md5
-from .params import Params
-from .workspace import git_state
+from ..errors import DataError, ProjectError
+from ..io import atomic_path, file_md5
+from ..params import Params
+from .git import git_state
 
 TRACKING_ENV = "MLFLOW_TRACKING_URI"
 
@@ -25,6 +27,40 @@ TRACKING_ENV = "MLFLOW_TRACKING_URI"
 # pip, a detected uv project); the requirements are passed explicitly, so they are noise.
 for _noisy in ("mlflow.utils.environment", "mlflow.utils.uv_utils", "mlflow.store.db.utils"):
     logging.getLogger(_noisy).setLevel(logging.ERROR)
+
+
+# What the served model needs, pinned to this environment. Passing them
+# explicitly spares MLflow a slow inference of requirements.
+RUNTIME_PACKAGES = ("mlflow", "scikit-learn", "pandas", "numpy", "scipy", "skops")
+# MLflow stores scikit-learn models with skops rather than pickle. These are the
+# types our own Pipelines hold that skops does not trust by default; loading a
+# model file from an untrusted source with them trusted is not safe.
+SKOPS_TRUSTED_TYPES = ["numpy.dtype", "sklearn.tree._tree.Tree"]
+
+
+def pip_requirements() -> list[str]:
+    return [f"{name}=={importlib.metadata.version(name)}" for name in RUNTIME_PACKAGES]
+
+
+def save_model(pipeline, example, model_dir: Path) -> None:
+    """Save a fitted Pipeline in MLflow format, with its signature and input example."""
+    signature = mlflow.models.infer_signature(example, pipeline.predict(example))
+    with atomic_path(model_dir) as staged:
+        mlflow.sklearn.save_model(
+            pipeline,
+            staged,
+            signature=signature,
+            input_example=example,
+            pip_requirements=pip_requirements(),
+            skops_trusted_types=SKOPS_TRUSTED_TYPES,
+        )
+
+
+def load_model(model_dir: Path):
+    """The scikit-learn Pipeline saved in `model_dir`."""
+    if not model_dir.is_dir():
+        raise DataError(f"{model_dir} is missing; run `dvc repro train` (or `dvc pull`) first")
+    return mlflow.sklearn.load_model(str(model_dir))
 
 
 class TrackingError(ProjectError):

@@ -1,42 +1,26 @@
-"""suggest-suite: draft a GX expectation suite from reference data, for review.
+"""Drafting a GX expectation suite from reference data, as the JSON document GX stores.
 
 GX Core 1.x has no profiler, so this writes a first suite from what the data
 shows: its exact columns, their types, which columns have no missing values,
 numeric bounds widened by a margin, the value sets of low-cardinality text
 columns, the target's classes (or range) and a band of row counts. The output
-is plain JSON with no ids or timestamps: the same data always gives the same
-bytes, so a regenerated suite shows up in review as a clean diff.
+has no ids or timestamps: the same data always gives the same bytes, so a
+regenerated suite shows up in review as a clean diff.
 """
 
 from __future__ import annotations
 
-import argparse
 import json
 import math
-from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from .data import read_data_file, read_source
-from .errors import DataError, ProjectError
-from .files import atomic_path, shown
-from .params import Params, SuggestParams
+from ..errors import DataError
+from ..params import SuggestParams
+from .features import is_numeric
 
 NUMERIC_TYPE_LIST = ["float64", "int64"]
-
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--data",
-        type=Path,
-        help="a CSV or Parquet file to learn from (default: data.source in params.yaml)",
-    )
-    parser.add_argument("--force", action="store_true", help="replace the suite file if it exists")
-
-
-def _is_numeric(series: pd.Series) -> bool:
-    return pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series)
 
 
 def _is_categorical(series: pd.Series) -> bool:
@@ -87,7 +71,7 @@ def numeric_bounds(series: pd.Series, margin: float) -> tuple[int | float, int |
 
 
 def _type_expectation(column: str, series: pd.Series) -> dict[str, Any] | None:
-    if _is_numeric(series):
+    if is_numeric(series):
         # Numbers may be read as integers in one file and floats in the next
         # (a missing value turns an integer column into floats), so allow both.
         types = sorted({*NUMERIC_TYPE_LIST, str(series.dtype)})
@@ -151,7 +135,7 @@ def suggest_suite(
         if series.notna().all():
             expectations.append(_expect("expect_column_values_to_not_be_null", column=column))
         is_classes = column == target and task == "classification"
-        if _is_numeric(series) and not is_classes:
+        if is_numeric(series) and not is_classes:
             bounds = numeric_bounds(series, settings.margin)
             if bounds is not None:
                 observed = {"min": _number(series.min()), "max": _number(series.max())}
@@ -218,46 +202,3 @@ def _json(value: Any, indent: int, column: int, expand: int = 0) -> str:
 def render(suite: dict[str, Any]) -> str:
     """The suite file's text: the top level and each expectation expanded, values compact."""
     return _json(suite, 0, 0, expand=1) + "\n"
-
-
-def _reference(params: Params, path: Path | None) -> tuple[pd.DataFrame, str]:
-    if path is None:
-        frame = read_source(params.data.source, params.root, params.data.target)
-        label = params.data.source
-    else:
-        frame = read_data_file(path)
-        label = path.as_posix()
-    frame.columns = [str(column) for column in frame.columns]
-    return frame, label
-
-
-def run(params: Params, args: argparse.Namespace | None = None) -> None:
-    target_path = params.suite_path
-    display = shown(target_path, params.root)
-    if target_path.exists() and not getattr(args, "force", False):
-        raise ProjectError(
-            f"{display} exists and may hold reviewed edits; pass --force to replace it, or set "
-            "validation.suite in params.yaml to a new name for a new data set"
-        )
-    frame, reference = _reference(params, getattr(args, "data", None))
-    if params.data.target not in frame.columns:
-        raise DataError(
-            f"params.yaml `data.target`: column {params.data.target!r} is not in {reference}; "
-            "fix the target or the data"
-        )
-    suite = suggest_suite(
-        frame,
-        name=params.validation.suite,
-        target=params.data.target,
-        task=params.task,
-        settings=params.validation.suggest,
-        reference=reference,
-    )
-    with atomic_path(target_path) as staged:
-        staged.write_text(render(suite), encoding="utf-8")
-    print(
-        f"suggest-suite: {len(suite['expectations'])} expectations for {frame.shape[1]} columns "
-        f"from {reference} ({len(frame)} rows) -> {display}\n"
-        "Review it (bounds, value sets, nullability), edit what the data should promise, "
-        "commit it, then run `dvc repro`."
-    )

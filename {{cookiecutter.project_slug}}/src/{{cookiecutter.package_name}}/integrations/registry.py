@@ -25,11 +25,13 @@ from mlflow.entities.model_registry import ModelVersion
 from mlflow.exceptions import MlflowException
 from mlflow.store.artifact.models_artifact_repo import REGISTERED_MODEL_META_FILE_NAME
 
-from . import tracking
-from .errors import ProjectError
-from .files import file_md5, read_json
-from .params import Params
-from .workspace import read_lock
+from ..core.release import VERIFIED_TAG
+from ..errors import DataError, ProjectError
+from ..io import file_md5, read_json, read_metrics
+from ..params import Params
+from . import mlflow as tracking
+from .dvc import read_lock
+from .github import ci_run_url
 
 METRIC_TAG = "metric."
 # Seconds and attempts for the first request, so an unreachable server fails fast.
@@ -77,24 +79,12 @@ class Provenance:
         )
 
 
-def ci_run_url() -> str | None:
-    parts = [os.environ.get(key) for key in ("GITHUB_SERVER_URL", "GITHUB_REPOSITORY")]
-    run_id = os.environ.get("GITHUB_RUN_ID")
-    if all(parts) and run_id:
-        return f"{parts[0]}/{parts[1]}/actions/runs/{run_id}"
-    return None
-
-
-def read_metrics(path: Path) -> dict[str, float]:
+def release_metrics(path: Path) -> dict[str, float]:
+    """The metrics a release is judged and tagged with: finite numbers, at least one."""
     try:
-        raw = read_json(path)
-    except FileNotFoundError:
-        raise RegistryError(f"{path} is missing; run `dvc repro` and commit it") from None
-    metrics = {
-        name: float(value)
-        for name, value in raw.items()
-        if isinstance(value, int | float) and not isinstance(value, bool)
-    }
+        metrics = read_metrics(path, hint="run `dvc repro` and commit it")
+    except DataError as error:
+        raise RegistryError(str(error)) from None
     if not metrics or not all(math.isfinite(value) for value in metrics.values()):
         raise RegistryError(f"{path} holds no finite metrics; rerun `dvc repro evaluate`")
     return metrics
@@ -114,7 +104,7 @@ def collect_provenance(params: Params, git_commit: str) -> Provenance:
         data_md5=lock.md5(params.root, params.paths.raw),
         model_md5=lock.md5(params.root, params.paths.model),
         train_run_id=str(run_id),
-        metrics=read_metrics(params.paths.metrics),
+        metrics=release_metrics(params.paths.metrics),
     )
 
 
@@ -283,12 +273,12 @@ class Registry:
             # MLflow adds a file naming the version to what it downloads from the registry.
             (stored / REGISTERED_MODEL_META_FILE_NAME).unlink(missing_ok=True)
             if manifest(stored) != manifest(model_dir):
-                self.tag(str(version.version), "verified", "false")
+                self.tag(str(version.version), VERIFIED_TAG, "false")
                 raise RegistryError(
                     f"version {version.version} of {self.name} does not hold the same files as "
                     f"{model_dir}; it was left without an alias. Check the artifact store"
                 )
-        self.tag(str(version.version), "verified", "true")
+        self.tag(str(version.version), VERIFIED_TAG, "true")
 
     def tag(self, version: str, key: str, value: str) -> None:
         self.client.set_model_version_tag(self.name, version, key, value)

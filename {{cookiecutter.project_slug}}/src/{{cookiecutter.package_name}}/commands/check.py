@@ -8,6 +8,9 @@ builds the stage graph, then each stage is checked against the project:
 - every key in its `params:` list exists in params.yaml;
 - every dependency exists in the repository or is an output of a stage (or a
   DVC-tracked file);
+- its dependencies cover every module of this package that its command runs: the
+  stage's module and, transitively, every project module it imports (read from the
+  code), so that a change to any of them makes DVC rerun the stage;
 - every output is one of `paths:` in params.yaml, so no path is written twice.
 
 Then the GX suite that `validate` uses (`validation.suite`) must load: a
@@ -16,13 +19,15 @@ missing, malformed or invalid suite file is named with its fix.
 
 from __future__ import annotations
 
+import ast
 import shlex
+from functools import cache
 from pathlib import Path
 from typing import Any
 
-from .cli import COMMANDS
-from .errors import ProjectError
-from .params import DEFAULT_PARAMS_FILE, Params
+from ..cli import COMMANDS, module_name
+from ..errors import ProjectError
+from ..params import DEFAULT_PARAMS_FILE, Params
 
 
 def run(params: Params, args: object = None) -> int:
@@ -88,6 +93,8 @@ def _stage_problems(stage: Any, params: Params, produced: set[Path]) -> list[str
                 f"{where}: dependency {dep.def_path} does not exist and no stage writes it; "
                 "fix the path in dvc.yaml (or params.yaml `paths:`)"
             )
+    if command in COMMANDS:
+        problems += _uncovered_code(stage, params, command)
     declared = {Path(value).resolve() for value in vars(params.paths).values()}
     for out in stage.outs:
         if _path(stage, out) not in declared:
@@ -98,6 +105,93 @@ def _stage_problems(stage: Any, params: Params, produced: set[Path]) -> list[str
     return problems
 
 
+PACKAGE = (__package__ or "").rpartition(".")[0]
+
+
+def _uncovered_code(stage: Any, params: Params, command: str) -> list[str]:
+    """A problem for each project module the stage runs that no dependency covers."""
+    package_dir = params.root / "src" / PACKAGE
+    if not package_dir.is_dir():  # not the src layout: nothing to compare with
+        return []
+    deps = [_path(stage, dep) for dep in stage.deps if getattr(dep, "params", None) is None]
+    missing = [
+        module.relative_to(params.root.resolve()).as_posix()
+        for module in sorted(code_of(package_dir, module_name(command)))
+        if not any(module == dep or dep in module.parents for dep in deps)
+    ]
+    return [
+        f"dvc.yaml stage '{stage.name}': runs {path} (imported by its command) but does not "
+        "depend on it, so a change there would leave the stage looking up to date; add it "
+        "to the stage's `deps:`"
+        for path in missing
+    ]
+
+
+def code_of(package_dir: Path, module: str) -> set[Path]:
+    """The files of `module` and of every project module it imports, directly or not.
+
+    Imports anywhere in a file count (also those inside functions). Package
+    `__init__.py` files that hold only a docstring run no code and are left out.
+    """
+    package_dir = package_dir.resolve()
+    seen: set[Path] = set()
+    pending = [module]
+    while pending:
+        file = _module_file(package_dir, pending.pop())
+        if file is None or file in seen:
+            continue
+        seen.add(file)
+        pending += _imported_modules(file, package_dir)
+    return {file for file in seen if not _only_docstring(file)}
+
+
+def _module_file(package_dir: Path, module: str) -> Path | None:
+    base = package_dir.joinpath(*module.split(".")) if module else package_dir
+    for candidate in (base.with_suffix(".py"), base / "__init__.py"):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+@cache
+def _imported_modules(file: Path, package_dir: Path) -> list[str]:
+    """Project modules (dotted, relative to the package) that a file imports."""
+    parts = list(file.relative_to(package_dir).with_suffix("").parts)
+    if parts[-1] == "__init__":
+        parts.pop()
+        here = parts
+    else:
+        here = parts[:-1]
+    found = []
+    for node in ast.walk(ast.parse(file.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.ImportFrom):
+            if node.level:
+                anchor = here[: len(here) - (node.level - 1)]
+                target = [*anchor, *(node.module.split(".") if node.module else [])]
+            elif node.module and node.module.split(".")[0] == PACKAGE:
+                target = node.module.split(".")[1:]
+            else:
+                continue
+            found.append(".".join(target))
+            found += [".".join([*target, alias.name]) for alias in node.names]
+        elif isinstance(node, ast.Import):
+            for alias in node.names:
+                names = alias.name.split(".")
+                if names[0] == PACKAGE:
+                    found += [".".join(names[1:i]) for i in range(1, len(names) + 1)]
+    # Importing a module runs its packages' __init__ files first.
+    with_parents = set(found)
+    for name in found:
+        pieces = name.split(".") if name else []
+        with_parents.update(".".join(pieces[:i]) for i in range(len(pieces)))
+    return sorted(with_parents)
+
+
+def _only_docstring(file: Path) -> bool:
+    body = ast.parse(file.read_text(encoding="utf-8")).body
+    return all(isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant) for node in body)
+
+
 def _cli_command(cmd: Any) -> str | None:
     """The CLI command a stage runs, or None when the stage runs something else."""
     if not isinstance(cmd, str):
@@ -106,8 +200,7 @@ def _cli_command(cmd: Any) -> str | None:
         words = shlex.split(cmd)
     except ValueError:
         return None
-    package = __package__ or ""
-    if words[:3] == ["python", "-m", package]:
+    if words[:3] == ["python", "-m", PACKAGE]:
         words = words[3:]
     elif words[:1] == ["mlops"]:
         words = words[1:]
@@ -137,10 +230,10 @@ def _is_produced(path: Path, produced: set[Path]) -> bool:
 
 def check_suites(params: Params) -> tuple[list[str], list[str]]:
     """Load the suite the `validate` stage uses, as that stage would (GX is imported here)."""
-    from .validation import load_configured_suite
+    from ..integrations.gx import load_suite
 
     try:
-        load_configured_suite(params)
+        load_suite(params.suite_path)
     except ProjectError as error:
         return [f"data suite: {error}"], []
     return [], [f"data suite: {params.validation.suite} loads"]

@@ -9,8 +9,9 @@ from __future__ import annotations
 import argparse
 import sys
 
-from .params import Params
-from .report import comparisons, gather, verdict
+from ..core.report import comparisons, verdict
+from ..params import Params
+from .report import gather
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

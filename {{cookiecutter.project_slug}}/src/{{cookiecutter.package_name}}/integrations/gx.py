@@ -15,12 +15,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .errors import ProjectError
+from ..core.features import is_numeric
+from ..core.markdown import table
+from ..errors import ProjectError
 
 if TYPE_CHECKING:
     import pandas as pd
 
-    from .params import Params
+    from ..params import Params
 
 # Unexpected values kept per failed expectation.
 EXAMPLES = 5
@@ -153,16 +155,10 @@ class ValidationResult:
         ]
         if self.failures:
             shown, notes = self._shown_and_notes()
-            lines += ["", _markdown_row(HEADER), _markdown_row(["---"] * len(HEADER))]
-            lines += [_markdown_row(failure.cells()) for failure in shown]
+            lines += ["", table(HEADER, [failure.cells() for failure in shown])]
             for note in notes:
                 lines += ["", note]
         return "\n".join(lines) + "\n"
-
-
-def _markdown_row(cells: Iterable[str]) -> str:
-    escaped = (cell.replace("|", "\\|").replace("\n", " ") for cell in cells)
-    return "| " + " | ".join(escaped) + " |"
 
 
 def _show(value: Any) -> str:
@@ -287,11 +283,13 @@ def for_batch(document: dict[str, Any], columns: Iterable[str], target: str) -> 
     return {**document, "expectations": kept}
 
 
-def load_suite(path: Path, name: str, *, adapt=None):
+def load_suite(path: Path, *, adapt=None):
     """Read and check a suite file; return a GX ExpectationSuite.
 
+    The suite's name is its file name (without `.json`), as in GX's file store.
     `adapt`, when given, rewrites the checked document first (see `for_batch`).
     """
+    name = path.stem
     from great_expectations.core.expectation_suite import ExpectationSuite
     from great_expectations.expectations.expectation_configuration import (
         ExpectationConfiguration,
@@ -332,11 +330,6 @@ def load_suite(path: Path, name: str, *, adapt=None):
                 f"{where} ({item['type']}) is not valid: {_shorten(reason, 300)}; fix it"
             ) from None
     return ExpectationSuite(name=name, expectations=expectations, meta=document.get("meta") or {})
-
-
-def load_configured_suite(params: Params):
-    """The suite params.yaml names (`validation.suite`), loaded and checked."""
-    return load_suite(params.suite_path, params.validation.suite)
 
 
 def _context():
@@ -393,12 +386,6 @@ def _exception_message(info: Any) -> str | None:
     return None
 
 
-def _is_numeric(series: pd.Series) -> bool:
-    import pandas as pd
-
-    return pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series)
-
-
 def _non_conforming(frame: pd.DataFrame, column: str, types: list[str]) -> list[Any]:
     """A few values of a column that break its expected type (what a reviewer needs to see)."""
     import pandas as pd
@@ -424,7 +411,7 @@ def _failure(result: Any, frame: pd.DataFrame) -> Failure:
         unexpected = []  # they are all null
     if column is not None and column not in frame.columns:
         observed: Any = dict(MISSING_COLUMN)
-    elif column is not None and "min_value" in expected and not _is_numeric(frame[column]):
+    elif column is not None and "min_value" in expected and not is_numeric(frame[column]):
         observed = {"error": f"cannot compare: the values are {frame[column].dtype}, not numbers"}
     elif "unexpected_count" in outcome:
         observed = plain({key: outcome.get(key) for key in ("unexpected_count", "element_count")})
@@ -443,19 +430,24 @@ def _failure(result: Any, frame: pd.DataFrame) -> Failure:
 
 
 def validate_frame(
-    frame: pd.DataFrame, params: Params, *, data: str = "dataframe", batch: bool = False
+    frame: pd.DataFrame,
+    suite_file: Path,
+    *,
+    data: str = "dataframe",
+    batch_target: str | None = None,
 ) -> ValidationResult:
-    """Check a data frame against the configured suite; `data` names it in the report.
+    """Check a data frame against a suite file; `data` names it in the report.
 
-    `batch=True` checks a batch of new data (see `for_batch`) rather than a data set.
+    With `batch_target` (the target column) it checks a batch of new data (see
+    `for_batch`) rather than a data set.
     """
     adapt = None
-    if batch:
+    if batch_target is not None:
 
         def adapt(document: dict[str, Any]) -> dict[str, Any]:
-            return for_batch(document, map(str, frame.columns), params.data.target)
+            return for_batch(document, map(str, frame.columns), batch_target)
 
-    suite = load_suite(params.suite_path, params.validation.suite, adapt=adapt)
+    suite = load_suite(suite_file, adapt=adapt)
     order = {
         (expectation.expectation_type, getattr(expectation, "column", None)): index
         for index, expectation in reversed(list(enumerate(suite.expectations)))
@@ -501,7 +493,7 @@ def build_data_docs(frame: pd.DataFrame, params: Params) -> str:
         ValidationResultIdentifier,
     )
 
-    suite = load_suite(params.suite_path, params.validation.suite)
+    suite = load_suite(params.suite_path)
     context = gx.get_context(mode="file", context_root_dir=str(params.paths.gx))
     validator = _validator(frame, result_format="SUMMARY")
     outcome = validator.validate_expectation_suite(suite)

@@ -13,10 +13,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .data import FILE_READERS, Features, read_table
-from .errors import DataError, ProjectError
-from .files import atomic_path
-from .params import Params
+from ..core.features import Features
+from ..errors import DataError, ProjectError
+from ..io import DATA_SUFFIXES, read_features, read_table, shown, write_data
+from ..params import Params
 
 
 def _assignment(text: str) -> tuple[str, str]:
@@ -147,24 +147,23 @@ def shift(
 
 
 def run(params: Params, args: argparse.Namespace) -> None:
-    features = Features.load(params.paths.features)
+    features = read_features(params.paths.features)
     pool = read_table(params.paths.test, "split")
     reference = read_table(params.paths.train, "split")
     rows = len(pool) if args.rows is None else args.rows
     if rows < 1:
         raise ProjectError(f"--rows {rows}: give a positive number of rows")
     output = args.output or params.monitoring.batch
-    if output.suffix.lower() not in FILE_READERS:
+    if output.suffix.lower() not in DATA_SUFFIXES:
         raise ProjectError(f"--output {output}: use a .csv or .parquet file name")
 
     rng = np.random.default_rng(args.seed)
     batch = shift(sample(pool, rows, rng), reference, features, args, rng, params.task)
     if args.no_labels:
         batch = batch.drop(columns=features.target)
-    with atomic_path(Path(output)) as staged:
-        if output.suffix.lower() == ".csv":
-            batch.to_csv(staged, index=False)
-        else:
-            batch.to_parquet(staged, index=False)
+    write_data(batch, Path(output))
     note = " (drawn with replacement: more rows than the test split)" if rows > len(pool) else ""
-    print(f"make-batch: {rows} rows from {params.paths.test.name}{note} -> {output}")
+    print(
+        f"make-batch: {rows} rows from {params.paths.test.name}{note} -> "
+        f"{shown(output, params.root)}"
+    )

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import argparse
 
-from . import tracking
-from .params import Params
-from .registry import Registry, RegistryError, registry_errors
+from ..integrations import mlflow as tracking
+from ..integrations.registry import Registry, RegistryError, registry_errors
+from ..params import Params
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

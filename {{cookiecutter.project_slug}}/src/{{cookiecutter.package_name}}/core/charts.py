@@ -2,17 +2,17 @@
 
 GitHub renders Mermaid blocks inside comments, so the comment needs no image
 upload. The PNGs are for the workflow artifact (and for CML to publish, only
-when the user opts in). matplotlib is imported only when PNGs are drawn.
+when the user opts in); they are drawn into memory, and matplotlib is imported
+only when they are.
 """
 
 from __future__ import annotations
 
+import io
 import math
 import re
-from pathlib import Path
 
-from .files import atomic_path
-from .gate import IMPROVED, REGRESSED, Comparison
+from .gates import IMPROVED, REGRESSED, Comparison
 
 BRANCH_COLORS = {IMPROVED: "#2ca02c", REGRESSED: "#d62728"}
 NICE_BOUNDS = (0.5, 1, 2, 5, 10, 20, 50, 100, 200, 500, 1000)
@@ -92,52 +92,52 @@ def values_chart(comparisons: list[Comparison], baseline: str) -> str | None:
     )
 
 
-def write_pngs(comparisons: list[Comparison], folder: Path, baseline: str) -> list[Path]:
-    """Draw metrics.png (both sides per metric) and, with a baseline, change.png."""
+def _png(figure) -> bytes:
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=110)
+    return buffer.getvalue()
+
+
+def draw_pngs(comparisons: list[Comparison], baseline: str) -> dict[str, bytes]:
+    """metrics.png (both sides per metric) and, with a baseline, change.png, as PNG bytes."""
     from matplotlib.figure import Figure
 
     shown = [c for c in comparisons if c.candidate is not None or c.baseline is not None]
-    written = []
-    with atomic_path(folder) as staged:
-        staged.mkdir()
-        if shown:
-            figure = Figure(figsize=(2.2 * len(shown) + 1, 3.2), layout="constrained")
-            axes = figure.subplots(1, len(shown), squeeze=False)[0]
-            for ax, comparison in zip(axes, shown, strict=True):
-                sides = [
-                    (label, value, color)
-                    for label, value, color in (
-                        (baseline, comparison.baseline, "#9e9e9e"),
-                        (
-                            "branch",
-                            comparison.candidate,
-                            BRANCH_COLORS.get(comparison.verdict, "#1f77b4"),
-                        ),
-                    )
-                    if value is not None
-                ]
-                bars = ax.bar(
-                    [s[0] for s in sides], [s[1] for s in sides], color=[s[2] for s in sides]
+    drawn: dict[str, bytes] = {}
+    if shown:
+        figure = Figure(figsize=(2.2 * len(shown) + 1, 3.2), layout="constrained")
+        axes = figure.subplots(1, len(shown), squeeze=False)[0]
+        for ax, comparison in zip(axes, shown, strict=True):
+            sides = [
+                (label, value, color)
+                for label, value, color in (
+                    (baseline, comparison.baseline, "#9e9e9e"),
+                    (
+                        "branch",
+                        comparison.candidate,
+                        BRANCH_COLORS.get(comparison.verdict, "#1f77b4"),
+                    ),
                 )
-                ax.bar_label(bars, labels=[_number(s[1]) for s in sides], fontsize=8)
-                ax.set_title(comparison.name, fontsize=10)
-                ax.margins(y=0.15)
-                ax.tick_params(labelsize=8)
-            figure.suptitle(f"Test-set metrics: {baseline} and this branch")
-            figure.savefig(staged / "metrics.png", dpi=110)
-            written.append("metrics.png")
+                if value is not None
+            ]
+            bars = ax.bar([s[0] for s in sides], [s[1] for s in sides], color=[s[2] for s in sides])
+            ax.bar_label(bars, labels=[_number(s[1]) for s in sides], fontsize=8)
+            ax.set_title(comparison.name, fontsize=10)
+            ax.margins(y=0.15)
+            ax.tick_params(labelsize=8)
+        figure.suptitle(f"Test-set metrics: {baseline} and this branch")
+        drawn["metrics.png"] = _png(figure)
 
-        points = [(c.name, improvement(c)) for c in comparisons]
-        points = [(name, value) for name, value in points if value is not None]
-        if points:
-            figure = Figure(figsize=(6, 0.5 * len(points) + 1.5), layout="constrained")
-            ax = figure.subplots()
-            values = [value for _, value in points]
-            colors = ["#2ca02c" if value >= 0 else "#d62728" for value in values]
-            ax.barh([name for name, _ in points], values, color=colors)
-            ax.axvline(0, color="black", linewidth=0.8)
-            ax.set_xlabel(f"change against {baseline} (%, above 0 is better)")
-            ax.invert_yaxis()
-            figure.savefig(staged / "change.png", dpi=110)
-            written.append("change.png")
-    return [folder / name for name in written]
+    points = [(c.name, improvement(c)) for c in comparisons]
+    points = [(name, value) for name, value in points if value is not None]
+    if points:
+        figure = Figure(figsize=(6, 0.5 * len(points) + 1.5), layout="constrained")
+        ax = figure.subplots()
+        values = [value for _, value in points]
+        colors = ["#2ca02c" if value >= 0 else "#d62728" for value in values]
+        ax.barh([name for name, _ in points], values, color=colors)
+        ax.axvline(0, color="black", linewidth=0.8)
+        ax.set_xlabel(f"change against {baseline} (%, above 0 is better)")
+        ax.invert_yaxis()
+        drawn["change.png"] = _png(figure)
+    return drawn

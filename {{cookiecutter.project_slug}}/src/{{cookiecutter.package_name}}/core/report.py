@@ -1,25 +1,20 @@
-"""report: the pull-request report, the branch's results against the baseline revision.
+"""The pull-request report as a pure function: two snapshots (and the validation result and
+MLflow run) in, Markdown out, its first line the gate's verdict.
 
-`render()` is a pure function from two snapshots (and the validation result and
-MLflow run) to markdown whose first line is the gate's verdict; `run()` gathers
-those inputs from git and disk, writes report.md and the PNG charts, and appends
-the report to the GitHub job summary. `mlops gate` judges with the same
-comparison (see pr_gate.py), so the report and the gate cannot disagree.
+`mlops report` gathers the inputs from git and disk and writes the file; `mlops gate`
+judges with the same `verdict()`, so the report and the gate cannot disagree.
 """
 
 from __future__ import annotations
 
-import argparse
 import json
-import os
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import baseline as git_baseline
-from .charts import change_chart, values_chart, write_pngs
-from .files import atomic_path
-from .gate import (
+from .charts import change_chart, values_chart
+from .dotted import flatten
+from .gates import (
     CHANGED,
     IMPROVED,
     MISSING,
@@ -35,8 +30,23 @@ from .gate import (
     failures,
     format_value,
 )
-from .params import Params
-from .workspace import lock_outputs
+from .markdown import cell, code, table
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """One side of the comparison; a file that does not exist there is None.
+
+    `outputs` holds the md5 of each output that side's dvc.lock records.
+    """
+
+    label: str
+    commit: str | None
+    metrics: dict[str, float] | None
+    params: dict[str, Any] | None
+    outputs: dict[str, str] = field(default_factory=dict)
+    dirty: bool = False
+
 
 VERDICT_BADGES = {
     IMPROVED: "🟢 improved",
@@ -56,8 +66,8 @@ MAX_FAILURE_ROWS = 20
 class Inputs:
     """Everything the report says, gathered beforehand so rendering is pure."""
 
-    baseline: git_baseline.Snapshot
-    branch: git_baseline.Snapshot
+    baseline: Snapshot
+    branch: Snapshot
     rules: dict[str, MetricRule]
     data_path: str
     validation: dict[str, Any] | None = None
@@ -101,12 +111,11 @@ def verdict(inputs: Inputs) -> tuple[bool, str]:
     )
 
 
-def cell(text: Any) -> str:
-    """Text safe inside a markdown table cell."""
-    return str(text).replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ")
+_MISSING = object()
 
 
-def code(value: Any) -> str:
+def value_code(value: Any) -> str:
+    """A params.yaml value as inline code, in YAML's words (null, true) or as JSON."""
     if value is None:
         text = "null"
     elif isinstance(value, bool):
@@ -115,26 +124,7 @@ def code(value: Any) -> str:
         text = json.dumps(value, sort_keys=True)
     else:
         text = str(value)
-    return "`" + cell(text).replace("`", "'") + "`"
-
-
-def table(header: list[str], rows: list[list[str]], align: list[str] | None = None) -> str:
-    align = align or ["---"] * len(header)
-    lines = [header, align, *rows]
-    return "\n".join("| " + " | ".join(line) + " |" for line in lines)
-
-
-def flatten(document: Any, prefix: str = "") -> dict[str, Any]:
-    """params.yaml as dotted keys (lists stay values), so a change names its exact key."""
-    if isinstance(document, dict) and document:
-        flat: dict[str, Any] = {}
-        for key, value in document.items():
-            flat.update(flatten(value, f"{prefix}{key}."))
-        return flat
-    return {prefix.rstrip("."): document} if prefix else {}
-
-
-_MISSING = object()
+    return code(text)
 
 
 def changed_params(old: dict | None, new: dict | None) -> list[tuple[str, Any, Any]]:
@@ -146,11 +136,6 @@ def changed_params(old: dict | None, new: dict | None) -> list[tuple[str, Any, A
         for key in keys
         if before.get(key, _MISSING) != after.get(key, _MISSING)
     ]
-
-
-def data_digest(lock: dict | None, data_path: str) -> str | None:
-    """The md5 dvc.lock records for the ingested data file, if any."""
-    return lock_outputs(lock).get(data_path)
 
 
 def _short(commit: str | None) -> str:
@@ -169,7 +154,7 @@ def metrics_section(inputs: Inputs) -> list[str]:
     lines = ["### Metrics", ""]
     if judged is None:
         rows = [
-            [cell(name), format_value(value), cell(_rule_text(inputs.rules.get(name)))]
+            [name, format_value(value), _rule_text(inputs.rules.get(name))]
             for name, value in (inputs.branch.metrics or {}).items()
         ]
         lines += [
@@ -180,19 +165,19 @@ def metrics_section(inputs: Inputs) -> list[str]:
         return lines
     rows = [
         [
-            cell(c.name),
+            c.name,
             format_value(c.baseline),
             format_value(c.candidate),
             _signed(c.delta),
             _signed(c.relative_delta, percent=True),
             VERDICT_BADGES.get(c.verdict, c.verdict),
-            cell(_rule_text(c.rule)),
+            _rule_text(c.rule),
         ]
         for c in judged
     ]
     lines.append(
         table(
-            ["metric", cell(base), "branch", "change", "relative", "verdict", "rule"],
+            ["metric", base, "branch", "change", "relative", "verdict", "rule"],
             rows,
             ["---", "---:", "---:", "---:", "---:", "---", "---"],
         )
@@ -220,10 +205,10 @@ def params_section(inputs: Inputs) -> list[str]:
         return [*lines, f"No parameter differs from `{inputs.baseline.label}`."]
 
     def shown(value: Any) -> str:
-        return "*(absent)*" if value is _MISSING else code(value)
+        return "*(absent)*" if value is _MISSING else value_code(value)
 
     rows = [[code(key), shown(old), shown(new)] for key, old, new in changes]
-    lines.append(table(["parameter", cell(inputs.baseline.label), "branch"], rows))
+    lines.append(table(["parameter", inputs.baseline.label, "branch"], rows))
     if any(key.startswith("gates.") for key, _, _ in changes):
         lines += [
             "",
@@ -235,8 +220,8 @@ def params_section(inputs: Inputs) -> list[str]:
 
 def data_section(inputs: Inputs) -> list[str]:
     lines = ["### Data", ""]
-    old = data_digest(inputs.baseline.dvc_lock, inputs.data_path)
-    new = data_digest(inputs.branch.dvc_lock, inputs.data_path)
+    old = inputs.baseline.outputs.get(inputs.data_path)
+    new = inputs.branch.outputs.get(inputs.data_path)
     path = f"`{cell(inputs.data_path)}`"
     if new is None:
         lines.append(f"- {path}: no digest in the branch's dvc.lock (run `dvc repro`).")
@@ -251,11 +236,11 @@ def data_section(inputs: Inputs) -> list[str]:
     if failures_shown:
         rows = [
             [
-                code(failure.get("expectation")),
-                code(failure.get("column")),
-                cell(failure.get("expected", "")),
-                cell(failure.get("observed", "")),
-                cell(", ".join(map(str, failure.get("unexpected_values") or []))[:120]),
+                value_code(failure.get("expectation")),
+                value_code(failure.get("column")),
+                failure.get("expected", ""),
+                failure.get("observed", ""),
+                ", ".join(map(str, failure.get("unexpected_values") or []))[:120],
             ]
             for failure in failures_shown[:MAX_FAILURE_ROWS]
         ]
@@ -318,78 +303,3 @@ def render(inputs: Inputs) -> str:
         ["<sub>Made by `mlops report`; the gate rules are `gates` in params.yaml.</sub>"],
     ]
     return "\n\n".join("\n".join(section) for section in sections if section) + "\n"
-
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--baseline",
-        help="git revision to compare with (default: report.baseline in params.yaml)",
-    )
-    parser.add_argument(
-        "--output", type=Path, help="markdown file to write (default: paths.report)"
-    )
-
-
-def gather(params: Params, revision: str | None) -> Inputs:
-    """Read both sides from git and disk; shared by `mlops report` and `mlops gate`."""
-    revision = revision or params.report.baseline
-    base = git_baseline.at_revision(params, revision)
-    branch = git_baseline.workspace(params)
-    ahead = (
-        git_baseline.commits_between(params, base.commit, branch.commit)
-        if base.commit and branch.commit
-        else None
-    )
-    return Inputs(
-        baseline=base,
-        branch=branch,
-        rules=params.gates,
-        data_path=params.paths.raw.relative_to(params.root).as_posix(),
-        validation=_read_optional_json(params.paths.validation),
-        mlflow_run=_read_optional_json(params.paths.train_run),
-        commits_ahead=ahead,
-    )
-
-
-def _read_optional_json(path: Path) -> dict[str, Any] | None:
-    try:
-        document = json.loads(path.read_text(encoding="utf-8"))
-    except (FileNotFoundError, json.JSONDecodeError):
-        return None
-    return document if isinstance(document, dict) else None
-
-
-def _mlflow_store(params: Params) -> str:
-    from . import tracking  # imports mlflow: paid only here
-
-    uri = tracking.redact(tracking.tracking_uri(params))
-    local = Path(uri.removeprefix("sqlite:///"))
-    if uri.startswith("sqlite:///") and local.is_relative_to(params.root):
-        return f"sqlite:///{local.relative_to(params.root).as_posix()} (this checkout's store)"
-    return uri
-
-
-def run(params: Params, args: argparse.Namespace) -> int:
-    inputs = gather(params, getattr(args, "baseline", None))
-    output = getattr(args, "output", None) or params.paths.report
-    judged = comparisons(inputs) or [
-        Comparison(name, None, value, NEW, params.gates.get(name))
-        for name, value in (inputs.branch.metrics or {}).items()
-    ]
-    pngs = write_pngs(judged, params.paths.report_plots, inputs.baseline.label)
-    images: tuple[str, ...] = ()
-    if params.report.publish_images:
-        images = tuple(os.path.relpath(png, Path(output).resolve().parent) for png in pngs)
-    inputs = replace(inputs, images=images, mlflow_store=_mlflow_store(params))
-    markdown = render(inputs)
-    with atomic_path(Path(output)) as staged:
-        staged.write_text(markdown, encoding="utf-8")
-    summary = os.environ.get("GITHUB_STEP_SUMMARY")
-    if summary:
-        with open(summary, "a", encoding="utf-8") as handle:
-            handle.write(markdown + "\n")
-    print(markdown.splitlines()[0].removeprefix("## "))
-    shown = os.path.relpath(output, params.root)
-    charts = os.path.relpath(params.paths.report_plots, params.root)
-    print(f"report: wrote {shown}, and {len(pngs)} PNG charts in {charts}/")
-    return 0

@@ -22,7 +22,7 @@ from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
-from .errors import ProjectError
+from ..errors import ProjectError
 
 INPUT_EXAMPLE = "serving_input_example.json"
 LOOPBACK = "127.0.0.1"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -79,3 +80,31 @@ def regression_plots(y_true, y_pred) -> dict[str, list[dict]]:
         "predictions.json": [{"actual": a, "predicted": p} for a, p in pairs],
         "residuals.json": [{"predicted": p, "residual": round(a - p, DIGITS)} for a, p in pairs],
     }
+
+
+@dataclass(frozen=True)
+class Assessment:
+    """A fitted model's metrics on labelled rows, and the plot data when asked for."""
+
+    scores: dict[str, float]
+    plots: dict[str, list[dict]]
+
+
+def score(model, inputs, target, task: str, *, plots: bool = False) -> Assessment:
+    """Score a fitted scikit-learn model on labelled rows, the same way for every caller.
+
+    `evaluate` (the test set, with plots) and `monitor` (a labelled batch) both come here.
+    """
+    target = np.asarray(target)
+    predictions = model.predict(inputs)
+    if task == "classification":
+        classes = list(model.classes_)
+        probabilities = model.predict_proba(inputs)
+        return Assessment(
+            classification_metrics(target, predictions, probabilities, classes),
+            classification_plots(target, predictions, probabilities, classes) if plots else {},
+        )
+    return Assessment(
+        regression_metrics(target, predictions),
+        regression_plots(target, predictions) if plots else {},
+    )

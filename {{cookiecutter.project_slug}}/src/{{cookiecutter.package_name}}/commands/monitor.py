@@ -12,19 +12,20 @@ Exit codes: 0 no drift and no degradation; 1 drift or degradation; 2 an error
 from __future__ import annotations
 
 import argparse
-import importlib
-import os
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from . import gate
-from .data import FILE_READERS, Features, model_inputs, read_table
-from .drift import DriftResult, ReferenceProfile, detect
-from .errors import DataError, ProjectError
-from .files import atomic_path, read_json, write_json
-from .params import Params
+from ..core import gates
+from ..core.drift import DriftResult, ReferenceProfile, detect
+from ..core.features import Features, model_inputs
+from ..core.markdown import table
+from ..core.metrics import score
+from ..errors import DataError
+from ..integrations.github import write_outputs
+from ..io import read_data, read_features, read_metrics, read_table, shown, write_json, write_text
+from ..params import Params
 
 EXIT_OK = 0
 EXIT_DRIFT = 1
@@ -51,36 +52,22 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def read_batch(path: Path) -> pd.DataFrame:
-    reader = FILE_READERS.get(path.suffix.lower())
-    if reader is None:
-        raise DataError(f"batch {path}: not a .csv or .parquet file; convert it or fix the path")
-    if not path.is_file():
-        raise DataError(
-            f"batch {path} does not exist; make a demo one with `mlops make-batch`, "
-            "or point monitoring.batch in params.yaml (or --batch) at your data"
-        )
-    try:
-        frame = reader(path)
-    except Exception as error:  # the readers raise many types; all mean "unreadable"
-        raise DataError(f"could not read batch {path}: {error}; check the file's format") from None
+    frame = read_data(
+        path,
+        f"batch {path}",
+        missing_hint="make a demo one with `mlops make-batch`, or point monitoring.batch in "
+        "params.yaml (or --batch) at your data",
+    )
     if frame.empty:
         raise DataError(f"batch {path} has no rows; monitor a batch with data")
-    frame.columns = [str(column) for column in frame.columns]
     return frame
 
 
 def validate_batch(frame: pd.DataFrame, params: Params):
     """The project's data validation (Great Expectations) on the batch, imported only here."""
-    try:
-        validation = importlib.import_module(".validation", __package__)
-    except ModuleNotFoundError as error:
-        if error.name != f"{__package__}.validation":
-            raise
-        raise ProjectError(
-            f"{__package__}.validation is missing, so the batch cannot be validated before "
-            "the drift check; restore src/<package>/validation.py from the template"
-        ) from None
-    return validation.validate_frame(frame, params, data="batch", batch=True)
+    from ..integrations.gx import validate_frame
+
+    return validate_frame(frame, params.suite_path, data="batch", batch_target=params.data.target)
 
 
 def batch_performance(params: Params, batch: pd.DataFrame, features: Features) -> dict | None:
@@ -90,31 +77,20 @@ def batch_performance(params: Params, batch: pd.DataFrame, features: Features) -
     labelled = batch[batch[features.target].notna()]
     if labelled.empty:
         return None
-    if not params.paths.model.is_dir():
-        raise DataError(f"{params.paths.model} is missing; run `dvc repro` (or `dvc pull`) first")
-    if not params.paths.metrics.is_file():
-        raise DataError(f"{params.paths.metrics} is missing; run `dvc repro evaluate` first")
-    import mlflow.sklearn
+    evaluated = read_metrics(params.paths.metrics)
+    from ..integrations.mlflow import load_model
 
-    from .metrics import classification_metrics, regression_metrics
-
-    model = mlflow.sklearn.load_model(str(params.paths.model))
-    inputs, target = model_inputs(labelled, features), labelled[features.target].to_numpy()
-    predictions = model.predict(inputs)
+    model = load_model(params.paths.model)
+    inputs, target = model_inputs(labelled, features), labelled[features.target]
     try:
-        if params.task == "classification":
-            scores = classification_metrics(
-                target, predictions, model.predict_proba(inputs), list(model.classes_)
-            )
-        else:
-            scores = regression_metrics(target, predictions)
+        scores = score(model, inputs, target, params.task).scores
     except (TypeError, ValueError) as error:
         raise DataError(
             f"cannot score the model on the batch's {features.target!r} column ({error}); "
             "check that its labels are of the kind the model was trained on"
         ) from None
-    comparisons = gate.compare(read_json(params.paths.metrics), scores, params.gates)
-    failed = gate.failures(comparisons)
+    comparisons = gates.compare(evaluated, scores, params.gates)
+    failed = gates.failures(comparisons)
     return {
         "labelled_rows": len(labelled),
         "metrics": scores,
@@ -174,61 +150,58 @@ def render_markdown(report: dict[str, Any], validation_markdown: str | None = No
         lines.append(
             f"**Model performance: {verdict}** on {performance['labelled_rows']} labelled rows."
         )
-        lines += ["", "| metric | evaluation | batch | verdict |", "| --- | --- | --- | --- |"]
-        lines += [
-            f"| {c['metric']} | {_number(c['baseline'])} | {_number(c['batch'])} | {c['verdict']} |"
+        rows = [
+            [c["metric"], _number(c["baseline"]), _number(c["batch"]), c["verdict"]]
             for c in performance["comparisons"]
         ]
-    lines += [
-        "",
-        "| feature | test | statistic | p-value | adjusted p-value | PSI | drifted? |",
-        "| --- | --- | --- | --- | --- | --- | --- |",
-    ]
+        lines += ["", table(["metric", "evaluation", "batch", "verdict"], rows)]
+    rows = []
     for feature in drift["features"]:
         unseen = feature["unseen_categories"]
         note = f" ({len(unseen)} unseen categories)" if unseen else ""
-        lines.append(
-            f"| {feature['feature']}{note} | {feature['test']} | {_number(feature['statistic'])} "
-            f"| {_number(feature['p_value'])} | {_number(feature['p_adjusted'])} "
-            f"| {_number(feature['psi'])} | {'**yes**' if feature['drifted'] else 'no'} |"
+        rows.append(
+            [
+                feature["feature"] + note,
+                feature["test"],
+                _number(feature["statistic"]),
+                _number(feature["p_value"]),
+                _number(feature["p_adjusted"]),
+                _number(feature["psi"]),
+                "**yes**" if feature["drifted"] else "no",
+            ]
         )
+    header = ["feature", "test", "statistic", "p-value", "adjusted p-value", "PSI", "drifted?"]
+    lines += ["", table(header, rows)]
     return "\n".join(lines) + "\n"
 
 
 def write_reports(params: Params, report: dict[str, Any], markdown: str) -> None:
     write_json(params.paths.drift, report)
-    with atomic_path(params.paths.drift_summary) as staged:
-        staged.write_text(markdown, encoding="utf-8")
+    write_text(params.paths.drift_summary, markdown)
 
 
 def github_outputs(report: dict[str, Any]) -> None:
     """Under GitHub Actions, expose the verdicts as step outputs for the next jobs."""
-    target = os.environ.get("GITHUB_OUTPUT")
-    if not target:
-        return
     drifted = report["drift"] is not None and report["drift"]["detected"]
     degraded = report["performance"] is not None and report["performance"]["degraded"]
-    with open(target, "a", encoding="utf-8") as handle:
-        handle.write(f"status={report['status']}\n")
-        handle.write(f"drift={str(drifted).lower()}\n")
-        handle.write(f"degraded={str(degraded).lower()}\n")
-
-
-def _shown(path: Path, root: Path) -> str:
-    """A path relative to the project when it is inside it, else as given."""
-    path = Path(os.path.abspath(path))
-    return str(path.relative_to(root)) if path.is_relative_to(root) else str(path)
+    write_outputs(
+        {
+            "status": report["status"],
+            "drift": str(drifted).lower(),
+            "degraded": str(degraded).lower(),
+        }
+    )
 
 
 def run(params: Params, args: argparse.Namespace) -> int:
     batch_path = Path(args.batch) if getattr(args, "batch", None) else params.monitoring.batch
     batch = read_batch(batch_path)
-    features = Features.load(params.paths.features)
+    features = read_features(params.paths.features)
     reference = read_table(params.paths.train, "split")
     report: dict[str, Any] = {
-        "batch": _shown(batch_path, params.root),
+        "batch": shown(batch_path, params.root),
         "batch_rows": len(batch),
-        "reference": _shown(params.paths.train, params.root),
+        "reference": shown(params.paths.train, params.root),
         "reference_rows": len(reference),
         "settings": {
             "alpha": params.monitoring.alpha,
@@ -250,7 +223,7 @@ def run(params: Params, args: argparse.Namespace) -> int:
         github_outputs(report)
         print(
             f"monitor: batch {report['batch']} failed validation; see "
-            f"{_shown(params.paths.drift_summary, params.root)}"
+            f"{shown(params.paths.drift_summary, params.root)}"
         )
         return EXIT_INVALID
 
@@ -275,10 +248,10 @@ def run(params: Params, args: argparse.Namespace) -> int:
     print(
         f"monitor: {report['status']}; {len(drift.drifted_features)}/{len(drift.features)} "
         f"features drifted ({drifted}) -> "
-        f"{_shown(params.paths.drift, params.root)}"
+        f"{shown(params.paths.drift, params.root)}"
     )
     for comparison in (performance or {}).get("comparisons", []):
-        if comparison["verdict"] == gate.REGRESSED:
+        if comparison["verdict"] == gates.REGRESSED:
             print(f"  {comparison['explanation']}")
     if code != EXIT_OK and getattr(args, "no_fail", False):
         return EXIT_OK

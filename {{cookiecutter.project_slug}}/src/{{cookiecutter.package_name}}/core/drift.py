@@ -24,9 +24,9 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from .data import Features
-from .errors import DataError
-from .params import MonitoringParams
+from ..errors import DataError
+from ..params import MonitoringParams
+from .features import Features
 
 # Shares of zero would make the PSI infinite: a bin or category that one side
 # lacks counts as this share instead.

@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from . import serving
-from .params import Params
+from ..integrations import serving
+from ..params import Params
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

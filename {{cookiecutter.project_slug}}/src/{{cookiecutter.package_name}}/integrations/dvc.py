@@ -1,4 +1,4 @@
-"""Is the checkout exactly what was committed and evaluated? git and DVC, asked by their CLIs.
+"""DVC, asked through its CLI: do the outputs match dvc.lock, and what does dvc.lock record?
 
 A deploy releases what `dvc.lock` records for the current commit; these checks
 refuse anything else before the registry is touched. DVC runs as a subprocess of
@@ -15,8 +15,8 @@ from pathlib import Path
 
 import yaml
 
-from .errors import ProjectError
-from .files import file_md5
+from ..errors import ProjectError
+from ..io import file_md5
 
 LOCK_FILE = "dvc.lock"
 
@@ -64,48 +64,17 @@ def read_lock(root: Path) -> LockedOutputs:
     return LockedOutputs(digest=file_md5(path), outputs=outputs)
 
 
-def _run(command: list[str], root: Path) -> subprocess.CompletedProcess[str]:
-    try:
-        return subprocess.run(command, cwd=root, capture_output=True, text=True, check=False)
-    except OSError as error:
-        raise WorkspaceError(f"could not run {command[0]}: {error}; is it installed?") from None
-
-
 def _last_line(text: str) -> str:
     lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
     return lines[-1] if lines else "no output"
 
 
-def git_state(root: Path) -> tuple[str | None, list[str]]:
-    """The checked-out commit (None outside a repository with one) and changed tracked files."""
-    head = _run(["git", "rev-parse", "--verify", "HEAD"], root)
-    if head.returncode != 0:
-        return None, []
-    status = _run(["git", "status", "--porcelain", "--untracked-files=no"], root)
-    return head.stdout.strip(), [line[3:] for line in status.stdout.splitlines() if line.strip()]
-
-
-def git_commit(root: Path) -> str:
-    """The checked-out commit; refuses a checkout with uncommitted changes to tracked files."""
-    commit, changed = git_state(root)
-    if commit is None:
-        raise WorkspaceError(
-            f"{root} is not a git repository with a commit; a release is tied to a commit, "
-            "so commit first"
-        )
-    if changed:
-        shown = ", ".join(changed[:5]) + (
-            f" and {len(changed) - 5} more" if len(changed) > 5 else ""
-        )
-        raise WorkspaceError(
-            f"the git workspace has uncommitted changes ({shown}); a release must be exactly a "
-            "commit: commit or stash them"
-        )
-    return commit
-
-
 def dvc(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return _run([sys.executable, "-m", "dvc", *args], root)
+    command = [sys.executable, "-m", "dvc", *args]
+    try:
+        return subprocess.run(command, cwd=root, capture_output=True, text=True, check=False)
+    except OSError as error:
+        raise WorkspaceError(f"could not run DVC: {error}; is it installed?") from None
 
 
 def dvc_status(root: Path) -> dict[str, list]:

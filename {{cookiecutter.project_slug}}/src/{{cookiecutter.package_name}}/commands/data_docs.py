@@ -9,9 +9,9 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from .data import read_data_file, read_table
-from .params import Params
-from .validation import build_data_docs
+from ..integrations.gx import build_data_docs
+from ..io import read_data, read_table
+from ..params import Params
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -24,6 +24,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(params: Params, args: argparse.Namespace | None = None) -> None:
     batch = getattr(args, "data", None)
-    frame = read_table(params.paths.raw, "ingest") if batch is None else read_data_file(batch)
+    frame = (
+        read_table(params.paths.raw, "ingest")
+        if batch is None
+        else read_data(batch, f"--data {batch}")
+    )
     index = build_data_docs(frame, params)
     print(f"data-docs: open {index}")

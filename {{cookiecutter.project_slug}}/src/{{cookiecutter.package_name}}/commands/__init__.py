@@ -1,0 +1,1 @@
+"""One module per `mlops` command that is not a pipeline stage, named after the command."""

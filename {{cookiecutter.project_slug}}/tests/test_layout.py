@@ -1,0 +1,52 @@
+"""The package's layers: core is pure, and each command lives where its name says."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from {{ cookiecutter.package_name }}.cli import COMMANDS, STAGES, module_name
+
+PACKAGE_DIR = Path(__file__).resolve().parents[1] / "src" / "{{ cookiecutter.package_name }}"
+HEAVY = ("mlflow", "great_expectations", "dvc", "git")
+
+
+def loaded_after_importing(modules: list[str]) -> set[str]:
+    """Top-level packages in sys.modules after importing `modules` in a fresh interpreter."""
+    code = (
+        "import importlib, json, sys\n"
+        f"for name in {modules!r}: importlib.import_module(name)\n"
+        "print(json.dumps(sorted({name.split('.')[0] for name in sys.modules})))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    return set(json.loads(result.stdout))
+
+
+def test_core_imports_none_of_the_heavy_integrations():
+    core = sorted(
+        f"{{ cookiecutter.package_name }}.core.{path.stem}"
+        for path in (PACKAGE_DIR / "core").glob("*.py")
+        if path.stem != "__init__"
+    )
+    assert len(core) >= 8
+    assert not loaded_after_importing(core) & set(HEAVY)
+
+
+@pytest.mark.parametrize("command", ["report", "gate", "comment", "smoke-test"])
+def test_light_commands_stay_light(command):
+    loaded = loaded_after_importing([f"{{ cookiecutter.package_name }}.{module_name(command)}"])
+    assert not loaded & {*HEAVY, "sklearn", "pandas", "scipy"}
+
+
+def test_every_command_has_a_module_named_after_it():
+    for command in COMMANDS:
+        folder = "stages" if command in STAGES else "commands"
+        expected = PACKAGE_DIR / folder / f"{command.replace('-', '_')}.py"
+        assert expected.is_file(), command
+        assert module_name(command) == f"{folder}.{expected.stem}"
+    commands = {path.stem for path in (PACKAGE_DIR / "commands").glob("*.py")} - {"__init__"}
+    assert commands == {name.replace("-", "_") for name in COMMANDS if name not in STAGES}
