@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+import json
 import os
 import shutil
 import subprocess
@@ -23,6 +25,49 @@ QUIET_ENV = {
     "GIT_TERMINAL_PROMPT": "0",
 }
 os.environ.update(QUIET_ENV)
+
+
+def choice_options() -> dict[str, list[str]]:
+    """Every public answer of cookiecutter.json that is a choice, with its values."""
+    answers = json.loads((TEMPLATE / "cookiecutter.json").read_text(encoding="utf-8"))
+    return {
+        key: values
+        for key, values in answers.items()
+        if isinstance(values, list) and not key.startswith("_")
+    }
+
+
+def cycled_variants(options: dict[str, list[str]]) -> list[dict[str, str]]:
+    """Independent options cycle together, so every value is baked at least once."""
+    width = max(len(values) for values in options.values())
+    return [{key: values[i % len(values)] for key, values in options.items()} for i in range(width)]
+
+
+def pairwise_variants(options: dict[str, list[str]]) -> list[dict[str, str]]:
+    """Few variants in which every pair of values of two different options occurs together.
+
+    Greedy: from all combinations, in order, keep the one that covers the most pairs
+    not yet covered, until none is left. Deterministic, so test ids are stable.
+    """
+    keys = list(options)
+    combinations = [
+        dict(zip(keys, values, strict=True)) for values in itertools.product(*options.values())
+    ]
+
+    def pairs(variant: dict[str, str]) -> set[tuple[str, str, str, str]]:
+        return {(a, variant[a], b, variant[b]) for a, b in itertools.combinations(keys, 2)}
+
+    uncovered = set().union(*(pairs(variant) for variant in combinations))
+    chosen = []
+    while uncovered:
+        best = max(combinations, key=lambda variant: len(pairs(variant) & uncovered))
+        chosen.append(best)
+        uncovered -= pairs(best)
+    return chosen
+
+
+def variant_id(variant: dict[str, str]) -> str:
+    return "-".join(variant.values())
 
 
 def bake(output_dir: Path, **answers: str) -> Path:

@@ -43,9 +43,13 @@ def dvc_lock_md5(project, stage: str, path: str) -> str:
     return next(out["md5"] for out in lock["stages"][stage]["outs"] if out["path"] == path)
 
 
-@pytest.mark.parametrize("task", ["classification", "regression"])
-def test_baked_project_tests_pipeline_and_tracking(installed_project, project_env, task):
-    project = installed_project(task=task)
+# Whole projects, each task with the other poster than the default pairing would give.
+@pytest.mark.parametrize(
+    ("task", "reporter"), [("classification", "builtin"), ("regression", "cml")]
+)
+def test_baked_project_tests_pipeline_and_tracking(installed_project, project_env, task, reporter):
+    project = installed_project(task=task, pr_reporter=reporter)
+    assert yaml.safe_load((project / "params.yaml").read_text())["report"]["poster"] == reporter
 
     tests = project_env.run(["pytest", "-q", "-p", "no:cacheprovider"], cwd=project)
     assert " passed" in tests.stdout and "failed" not in tests.stdout
@@ -71,6 +75,19 @@ def test_baked_project_tests_pipeline_and_tracking(installed_project, project_en
     assert "Running stage" not in second.stdout
     assert "Data and pipelines are up to date." in second.stdout
     assert (project / "dvc.lock").read_text() == lock_before
+
+    # Editing code a stage runs makes exactly the stages that import it stale, and
+    # `mlops check` agrees that dvc.yaml lists that code.
+    assert "agree" in project_env.run(["mlops", "check"], cwd=project).stdout
+    every_stage = {"ingest", "validate", "split", "train", "evaluate"}
+    for module, stale in (("core/metrics.py", {"evaluate"}), ("core/features.py", every_stage)):
+        source = project / "src" / "my_ml_project" / module
+        original = source.read_text()
+        source.write_text(original + "\n# an edit\n")
+        status = project_env.run(["dvc", "status", "--json"], cwd=project).stdout
+        assert set(json.loads(status)) == stale, (module, status)
+        source.write_text(original)
+    assert json.loads(project_env.run(["dvc", "status", "--json"], cwd=project).stdout) == {}
 
     store = json.loads(
         project_env.run(["python", "-c", INSPECT_STORE, "my-ml-project"], cwd=project).stdout

