@@ -115,6 +115,7 @@ COMMON_FILES = {
     "tests/test_params.py",
     "tests/test_pipeline.py",
     "tests/test_registry.py",
+    "tests/test_release.py",
     "tests/test_report.py",
     "tests/test_serving.py",
     "tests/test_split.py",
