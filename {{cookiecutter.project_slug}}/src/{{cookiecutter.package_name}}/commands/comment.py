@@ -131,8 +131,7 @@ def cml_publish(image: Path, pull_request: PullRequest, env: Mapping[str, str]) 
         raise ProjectError(
             f"could not post the report on pull request #{pull_request.number}: "
             f"`cml asset publish` failed to upload {image} ({why}); set "
-            "report.publish_images: false to post the report without charts "
-            f"({AFTERWORD})"
+            f"report.publish_images: false to post the report without charts; {AFTERWORD}"
         )
     return url
 

@@ -41,7 +41,9 @@ STATUS_MEANING = {
     ),
 }
 UNREACHABLE = "GitHub could not be reached: check GITHUB_API_URL and the runner's network"
-AFTERWORD = "the report is still in the job summary and the artifact; the gate step still decides"
+AFTERWORD = (
+    "the report is still in the job summary and the artifact, and the gate step still decides"
+)
 
 
 @dataclass(frozen=True)
@@ -110,7 +112,7 @@ def refusal(pull_request: PullRequest, status: int | None, detail: str) -> Posti
     else:
         meaning = STATUS_MEANING.get(status, "see the message GitHub gave")
         what = f"GitHub answered HTTP {status} ({detail}): {meaning}"
-    return PostingFailed(f"could not post the report on {where}. {what}. ({AFTERWORD})")
+    return PostingFailed(f"could not post the report on {where}: {what}; {AFTERWORD}")
 
 
 class GitHub:
