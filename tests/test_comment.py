@@ -399,6 +399,7 @@ def test_the_workflow_posting_step_with_real_cml_and_images(
             "GITHUB_API_URL": server.url,
             "GITHUB_SERVER_URL": server.url,
             "CML_ASSET_URL": f"{server.url}/asset",  # CML's `--url` for `asset publish`
+            "CML_REPO": f"{server.url}/octo/model",  # the checkout's origin, in the workflow
             "NODE_EXTRA_CA_CERTS": str(cert),
             "SSL_CERT_FILE": str(cert),
             "NO_PROXY": "127.0.0.1",
