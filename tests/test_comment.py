@@ -1,15 +1,21 @@
-"""Posting the pull-request report: the built-in poster against a stub GitHub API, the workflows.
+"""Posting the pull-request report: the poster against a stub GitHub API, the workflows, and
+(slow) the baked workflow's posting step with the real CML 0.20.6 against an HTTPS stub.
 
-The poster needs only the standard library and PyYAML, so it runs straight from
-a baked project's `src/` with this interpreter: no install, no slow mark.
+The poster needs only the standard library and PyYAML, so the fast tests run it straight
+from a baked project's `src/` with this interpreter: no install, no slow mark.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
+import shlex
 import shutil
+import ssl
+import subprocess
 import sys
+import tarfile
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -18,7 +24,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import yaml
 
-from .conftest import bake, run
+from .conftest import TEMPLATE, bake, run
 
 MARKER_PREFIX = "<!-- mlops report"
 PAGE_SIZE = 30  # GitHub's default page size; the stub ignores per_page to force paging
@@ -27,16 +33,20 @@ PAGE_SIZE = 30  # GitHub's default page size; the stub ignores per_page to force
 class StubGitHub(ThreadingHTTPServer):
     """Issue comments of one pull request, held in memory."""
 
-    def __init__(self):
+    def __init__(self, tls: ssl.SSLContext | None = None):
         super().__init__(("127.0.0.1", 0), StubHandler)
+        if tls is not None:
+            self.socket = tls.wrap_socket(self.socket, server_side=True)
+        self.scheme = "https" if tls else "http"
         self.comments: list[dict] = []
         self.requests: list[tuple[str, str]] = []
+        self.assets: list[bytes] = []
         self.read_only = False
         self.next_id = 1000
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.server_address[1]}"
+        return f"{self.scheme}://127.0.0.1:{self.server_address[1]}"
 
     def add(self, body: str) -> dict:
         self.next_id += 1
@@ -86,6 +96,14 @@ class StubHandler(BaseHTTPRequestHandler):
         self.reply(200, self.server.comments[start : start + PAGE_SIZE], headers)
 
     def do_POST(self):
+        if self.path == "/asset":  # CML's image host: no token, answers the image's URL
+            self.server.assets.append(self.rfile.read(int(self.headers["Content-Length"])))
+            data = f"{self.server.url}/assets/{len(self.server.assets)}.png".encode()
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+            return None
         if not self.authorised():
             return
         if self.server.read_only:
@@ -185,12 +203,15 @@ def test_the_marked_comment_is_found_on_a_later_page(github, post):
     assert len(pages) == 2 and pages[1].endswith("page=2")
 
 
-def test_a_read_only_token_explains_itself_and_does_not_fail(github, post):
+def test_a_read_only_token_fails_with_one_line_that_says_why(github, post):
     github.read_only = True
     result = post("## ✅ report from a fork\n")
-    assert result.returncode == 0
-    assert "HTTP 403: Resource not accessible by integration" in result.stderr
-    assert "pull request from a fork" in result.stderr and "job summary" in result.stderr
+    assert result.returncode == 2
+    [line] = result.stderr.splitlines()
+    assert line.startswith("error: could not post the report on pull request #7")
+    assert "HTTP 403 (POST: Resource not accessible by integration)" in line
+    assert "pull request from a fork" in line and "pull-requests: write" in line
+    assert "job summary" in line and "gate step still decides" in line
     assert github.comments == []
 
 
@@ -202,7 +223,9 @@ def test_other_api_errors_fail_with_the_status(github, post, project):
     finally:
         StubHandler.list_path = "/repos/octo/model/issues/7/comments"
     assert result.returncode == 2
-    assert result.stderr.startswith("error: GitHub answered GET") and "HTTP 404" in result.stderr
+    [line] = result.stderr.splitlines()
+    assert line.startswith("error: could not post the report") and "HTTP 404" in line
+    assert "not found" in line and "GITHUB_REPOSITORY" in line
 
 
 @pytest.fixture(scope="module")
@@ -229,10 +252,17 @@ def test_the_workflow_posts_before_the_gate_decides(workflows, poster):
     position = {command: index for index, command in enumerate(commands)}
     post = position[f"uv run mlops comment --poster {poster}"]
     assert position["uv run dvc repro"] < position["uv run mlops report"] < post
-    assert post < position["uv run mlops gate"] == len(commands) - 1
+    gate = position["uv run mlops gate"]
+    assert post < gate == len(commands) - 1
     assert job["steps"][post]["if"] == (
         "github.event.pull_request.head.repo.full_name == github.repository"
     )
+    # The gate decides whatever happened to posting, once the report was built.
+    report = job["steps"][position["uv run mlops report"]]
+    assert job["steps"][gate]["if"] == (
+        f"${{{{ !cancelled() && steps.{report['id']}.outcome == 'success' }}}}"
+    )
+    assert job["steps"][post]["env"]["GITHUB_TOKEN"] == "${{ github.token }}"
     checkout = job["steps"][0]["with"]
     assert checkout["persist-credentials"] is False and checkout["fetch-depth"] == 0
     text = workflows[poster].read_text()
@@ -257,3 +287,168 @@ def test_the_workflow_passes_zizmor_and_the_schema(workflows, poster):
         [schema, "--builtin-schema", "vendor.github-workflows", workflows[poster]],
         cwd=folder,
     )
+
+
+# The real CML CLI: a ready build of 0.20.6 next to the template (see shared/tools/README.md),
+# or a `cml` on PATH.
+CML_TARBALL = Path(
+    os.environ.get("CML_TARBALL", TEMPLATE.parent / "shared" / "tools" / "cml-0.20.6.tgz")
+)
+METRICS = {"roc_auc": 0.9, "f1": 0.9, "accuracy": 0.9, "precision": 0.9, "recall": 0.9}
+ALERT = "> [!WARNING]\n> a reviewer's alert must arrive as written\n"
+
+
+def real_cml(folder: Path) -> Path:
+    """A directory with an executable `cml`: the unpacked tarball, or the one on PATH."""
+    bin_dir = folder / "bin"
+    bin_dir.mkdir(parents=True)
+    if CML_TARBALL.is_file() and shutil.which("node"):
+        with tarfile.open(CML_TARBALL) as archive:
+            archive.extractall(folder, filter="data")
+        script = bin_dir / "cml"
+        entry = folder / "cml" / "bin" / "cml.js"
+        script.write_text(f'#!/bin/sh\nexec node {shlex.quote(str(entry))} "$@"\n')
+        script.chmod(0o755)
+        return bin_dir
+    found = shutil.which("cml")
+    if found is None:
+        pytest.skip(f"no CML: neither {CML_TARBALL} (with node on PATH) nor a `cml` on PATH")
+    return Path(found).parent
+
+
+def self_signed(folder: Path) -> tuple[ssl.SSLContext, Path]:
+    """A throwaway certificate for 127.0.0.1, made with the openssl CLI."""
+    openssl = shutil.which("openssl")
+    if openssl is None:
+        pytest.skip("no openssl CLI to make the stub's throwaway TLS certificate")
+    cert, key = folder / "cert.pem", folder / "key.pem"
+    subprocess.run(
+        [openssl, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+         "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+         "-keyout", key, "-out", cert],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    return context, cert
+
+
+def step_named(workflow: Path, command: str) -> dict:
+    [job] = yaml.safe_load(workflow.read_text())["jobs"].values()
+    [step] = [step for step in job["steps"] if step.get("run", "").startswith(command)]
+    return step
+
+
+@pytest.mark.slow
+def test_the_workflow_posting_step_with_real_cml_and_images(
+    installed_project, project_env, tmp_path
+):
+    """The baked cml workflow's posting step, run as the workflow runs it, on a pull request
+    with 100 earlier comments, against GitHub and CML's image host stubbed over HTTPS on
+    127.0.0.1. Twice -> one comment, edited, charts uploaded by CML, Markdown unchanged; the
+    built-in poster edits the same comment; a 403 -> one line, and the gate still decides."""
+    cml_bin = real_cml(tmp_path / "cml")
+    tls, cert = self_signed(tmp_path)
+    project = installed_project(pr_reporter="cml")
+    params = project / "params.yaml"
+    params.write_text(params.read_text().replace("publish_images: false", "publish_images: true"))
+    # A baseline on main and a branch whose f1 regressed, so the gate has a verdict to give.
+    git_env = {"GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.com",
+               "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@example.com"}  # fmt: skip
+    if not (project / ".git").exists():
+        project_env.run(["git", "init", "-q", "-b", "main"], cwd=project)
+    (project / "metrics.json").write_text(json.dumps(METRICS))
+    project_env.run(["git", "add", "-A"], cwd=project)
+    project_env.run(["git", "commit", "-qm", "baseline"], cwd=project, **git_env)
+    project_env.run(["git", "checkout", "-qb", "feature"], cwd=project)
+    (project / "metrics.json").write_text(json.dumps({**METRICS, "f1": 0.5}))
+    project_env.run(["uv", "run", "mlops", "report"], cwd=project)
+    report_md = project / "report.md"
+    report_md.write_text(report_md.read_text() + "\n" + ALERT)
+    local_pngs = re.findall(r"!\[[^\]]*\]\(([^)]+\.png)\)", report_md.read_text())
+    assert local_pngs, "publish_images: true makes report.md link the PNG charts"
+
+    workflow = project / ".github" / "workflows" / "pr-report-cml.yml"
+    posting = step_named(workflow, "uv run mlops comment")
+    gate = step_named(workflow, "uv run mlops gate")
+    server = StubGitHub(tls)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        for number in range(100):
+            server.add(f"review comment {number}")
+        event = tmp_path / "event.json"
+        event.write_text(json.dumps({"pull_request": {"number": 7}}))
+        home = tmp_path / "home"
+        home.mkdir()
+        step_env = {
+            key: value.replace("${{ github.token }}", "test-token")
+            for key, value in posting["env"].items()
+        }
+        on_loopback = {
+            **step_env,
+            "PATH": f"{cml_bin}{os.pathsep}{project_env.env['PATH']}",
+            "HOME": str(home),
+            "ITERATIVE_DO_NOT_TRACK": "1",
+            "GITHUB_ACTIONS": "true",
+            "CI": "true",
+            "GITHUB_ACTOR": "octo-bot",
+            "GITHUB_EVENT_NAME": "pull_request",
+            "GITHUB_EVENT_PATH": str(event),
+            "GITHUB_REPOSITORY": "octo/model",
+            "GITHUB_API_URL": server.url,
+            "GITHUB_SERVER_URL": server.url,
+            "CML_ASSET_URL": f"{server.url}/asset",  # CML's `--url` for `asset publish`
+            "CML_REPO": f"{server.url}/octo/model",  # the checkout's origin, in the workflow
+            "NODE_EXTRA_CA_CERTS": str(cert),
+            "SSL_CERT_FILE": str(cert),
+            "NO_PROXY": "127.0.0.1",
+            "HTTPS_PROXY": "",
+            "HTTP_PROXY": "",
+        }
+
+        def run_step(command: str, **extra: str):
+            return project_env.run(
+                shlex.split(command), cwd=project, check=False, **{**on_loopback, **extra}
+            )
+
+        def reports() -> list[dict]:
+            return [c for c in server.comments if MARKER_PREFIX in c["body"]]
+
+        for push in (1, 2):
+            result = run_step(posting["run"])
+            assert result.returncode == 0, result.stdout + result.stderr
+            assert ("created" if push == 1 else "updated") in result.stdout
+        [comment] = reports()
+        assert len(server.comments) == 101 and comment is server.comments[100]
+        assert [method for method, _ in server.requests].count("PATCH") == 1
+        # CML uploaded every chart on each push; only the image links changed.
+        assert len(server.assets) == 2 * len(local_pngs)
+        assert all(asset.startswith(b"\x89PNG") for asset in server.assets)
+        body = re.sub(
+            r"\((https://127\.0\.0\.1:\d+/assets/\d+\.png)[^)]*\)", "(URL)", comment["body"]
+        )
+        expected = re.sub(r"\(([^)]+\.png)\)", "(URL)", report_md.read_text().rstrip("\n"))
+        assert body.startswith(expected + "\n\n" + MARKER_PREFIX)
+        assert ALERT in comment["body"] and "\\[!WARNING]" not in comment["body"]
+
+        # Switching posters edits the same comment.
+        switched = run_step("uv run mlops comment --poster builtin")
+        assert switched.returncode == 0 and "updated" in switched.stdout, switched.stderr
+        assert reports() == [comment] and len(server.comments) == 101
+
+        # A read-only token: one line, exit 2; the gate step's condition runs it anyway.
+        server.read_only = True
+        refused = run_step(posting["run"])
+        assert refused.returncode == 2
+        # One line from mlops (uv may add its own, such as "Bytecode compiled ..."), no dump.
+        [line] = [line for line in refused.stderr.splitlines() if line.startswith("error:")]
+        assert len(refused.stderr) < len(line) + 200, refused.stderr
+        assert "HTTP 403" in line and "fork" in line and "pull-requests: write" in line
+        assert "!cancelled()" in gate["if"]
+        decided = run_step(gate["run"])
+        assert decided.returncode == 1 and "`f1` regressed" in decided.stdout
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()

@@ -2,21 +2,21 @@ import json
 import os
 import stat
 from argparse import Namespace
-from pathlib import Path
 
 import pytest
 
 from {{ cookiecutter.package_name }}.commands.comment import (
     MARKER,
     MAX_BODY,
-    TITLE,
-    cml_command,
     comment_body,
+    condensed,
     find_marked,
+    local_images,
+    publish_images,
 )
 from {{ cookiecutter.package_name }}.commands.comment import run as run_comment
 from {{ cookiecutter.package_name }}.errors import ParamsError, ProjectError
-from {{ cookiecutter.package_name }}.integrations.github import PullRequest, next_page
+from {{ cookiecutter.package_name }}.integrations.github import PullRequest, next_page, refusal
 from {{ cookiecutter.package_name }}.params import load_params
 
 
@@ -35,6 +35,12 @@ def test_the_newest_marked_comment_is_the_one_to_update():
     ]
     assert find_marked(comments)["id"] == 3
     assert find_marked([{"id": 1, "body": None}]) is None
+
+
+def test_a_report_an_earlier_cml_poster_wrote_is_found_too():
+    watermark = '![](https://cml.dev/watermark.png#0a1b "CML watermark mlops report")'
+    comments = [{"id": 1, "body": f"## old\n\n{watermark}"}, {"id": 2, "body": "reply"}]
+    assert find_marked(comments)["id"] == 1
 
 
 def test_the_body_keeps_the_verdict_first_and_fits_github():
@@ -87,36 +93,70 @@ def test_a_push_event_is_refused(tmp_path):
         PullRequest.from_env(env)
 
 
-def test_cml_updates_one_comment_without_publishing_images(write_params, tmp_path, monkeypatch):
-    """A stand-in `cml` on PATH records how it is called."""
-    params = load_params(write_params(report={"poster": "cml"}))
-    params.paths.report.write_text("## ✅ passed\n")
-    calls = tmp_path / "calls.txt"
+def pull_request(tmp_path):
+    return PullRequest("https://api.example", "octo/model", 7, "t")
+
+
+def fake_cml(tmp_path, script: str) -> dict[str, str]:
+    """A stand-in `cml` on PATH; returns the environment that finds it."""
     fake = tmp_path / "bin" / "cml"
-    fake.parent.mkdir()
-    fake.write_text(f'#!/bin/sh\necho "$@ $ITERATIVE_DO_NOT_TRACK" > {calls}\n')
+    fake.parent.mkdir(exist_ok=True)
+    fake.write_text(f"#!/bin/sh\n{script}\n")
     fake.chmod(fake.stat().st_mode | stat.S_IEXEC)
-    monkeypatch.setenv("PATH", f"{fake.parent}{os.pathsep}{os.environ['PATH']}")
-    assert run_comment(params, Namespace(poster=None, report=None)) == 0
+    return {**os.environ, "PATH": f"{fake.parent}{os.pathsep}{os.environ['PATH']}"}
+
+
+def test_cml_uploads_only_the_local_images_and_changes_nothing_else(tmp_path):
+    (tmp_path / "plots").mkdir()
+    (tmp_path / "plots" / "f1.png").write_bytes(b"png")
+    report = (
+        "## ✅ passed\n\n> [!WARNING]\n> gates changed\n\n| a_b | *c* |\n|---|---|\n"
+        "![f1](plots/f1.png) ![web](https://x.example/y.png) ![gone](plots/none.png)\n"
+    )
+    assert local_images(report, tmp_path) == ["plots/f1.png"]
+    calls = tmp_path / "calls.txt"
+    env = fake_cml(
+        tmp_path, f'echo "$@ $ITERATIVE_DO_NOT_TRACK" >> {calls}; echo https://asset.example/1'
+    )
+    published = publish_images(report, tmp_path, pull_request(tmp_path), env)
+    assert published == report.replace("(plots/f1.png)", "(https://asset.example/1)")
     assert calls.read_text().split() == [
-        "comment",
-        "update",
-        f"--watermark-title={TITLE.split()[0]}",
-        *TITLE.split()[1:],
-        "--publish=false",
-        str(params.paths.report),
+        "asset",
+        "publish",
+        "--mime-type=image/png",
+        "--repo=https://github.com/octo/model",
+        str(tmp_path / "plots" / "f1.png"),
         "1",
     ]
+
+
+def test_a_failed_upload_is_one_short_line(tmp_path):
+    (tmp_path / "f1.png").write_bytes(b"png")
+    huge = json.dumps(
+        {"level": "error", "message": "unhandledRejection: boom\nstack", "x": "y" * 9000}
+    )
+    env = fake_cml(tmp_path, f"printf '%s\\n' '{huge}' >&2; exit 7")
+    with pytest.raises(ProjectError) as raised:
+        publish_images("![f1](f1.png)", tmp_path, pull_request(tmp_path), env)
+    message = str(raised.value)
+    assert "exit 7: unhandledRejection: boom" in message and "\n" not in message
+    assert "report.publish_images: false" in message and len(message) < 600
+    assert condensed("") == "no output"
+
+
+def test_refusals_say_what_the_status_means():
+    pr = pull_request(None)
+    assert "fork" in str(refusal(pr, 403, "POST: Resource not accessible by integration"))
+    assert "pull-requests: write" in str(refusal(pr, 403, "POST: x"))
+    assert "token is missing, expired or wrong" in str(refusal(pr, 401, "GET: Bad credentials"))
+    assert "not found" in str(refusal(pr, 404, "GET: Not Found"))
+    assert "could not be reached" in str(refusal(pr, None, "GET: refused"))
+    assert "HTTP 500" in str(refusal(pr, 500, "GET: oops"))
 
 
 def test_an_unknown_poster_is_named(write_params):
     with pytest.raises(ParamsError, match=r"`report.poster` is 'gitlab'"):
         load_params(write_params(report={"poster": "gitlab"}))
-
-
-def test_cml_publishes_images_only_when_asked():
-    assert "--publish=false" in cml_command(Path("report.md"), publish_images=False)
-    assert "--publish=true" in cml_command(Path("report.md"), publish_images=True)
 
 
 def test_publishing_images_needs_cml(write_params):

@@ -1,36 +1,50 @@
 """comment: post report.md on the pull request as one comment, updated in place on every push.
 
-Two posters, chosen by `report.poster` in params.yaml:
+Both posters (`report.poster` in params.yaml) find and write the comment the same way:
+`mlops comment` pages through every comment of the pull request with GitHub's REST API
+(standard library only), edits the one carrying MARKER, or creates it. So a busy pull
+request still gets one report (CML's own `comment update` reads only the first 30
+comments and cannot be pointed at a comment), and switching posters edits the same
+comment (a report an older CML poster wrote, with CML's watermark, is found too).
 
-- `cml` runs `cml comment update --watermark-title=...`, which edits the newest
-  comment carrying that title (CML itself is installed by the workflow);
-- `builtin` talks to the GitHub REST API with the standard library: it pages
-  through the pull request's comments, finds the one with a hidden marker, and
-  edits it, or creates it on the first run.
+What `cml` adds is CML's image host: with `report.publish_images: true` each chart the
+report links is uploaded with `cml asset publish` and only that link changes; the rest
+of the Markdown arrives as written (CML's `comment` re-serialises the whole body, which
+turns `> [!WARNING]` into `> \\[!WARNING]`). The MIME type is passed to CML, which keeps
+it off its WebAssembly file-type probe, the one that fails on Node 20 and 24 (exit 7).
 
-A token that may not write (a pull request from a fork) is not an error: the
-report is still in the job summary and the artifact, so the command says so
-and exits 0.
+Any failure to post, for either poster, is one `error:` line (the HTTP status, what it
+means, what to do) and exit 2: a read-only token (a pull request from a fork, or no
+`pull-requests: write`), a bad token, a repository or pull request not found, no network,
+an upload CML could not make. The report is still in the job summary and the artifact,
+and the workflow's gate step runs anyway and decides the check.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import mimetypes
 import os
+import re
 import shutil
 import subprocess
-import sys
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from ..errors import ProjectError
-from ..integrations.github import GitHub, PullRequest, ReadOnlyToken
+from ..integrations.github import AFTERWORD, GitHub, PullRequest
 from ..params import POSTERS, Params
 
-TITLE = "mlops report"
 MARKER = "<!-- mlops report: updated in place by `mlops comment` -->"
+# The watermark title an earlier CML poster (`cml comment update --watermark-title=...`) left.
+CML_WATERMARK = '"CML watermark mlops report")'
 # GitHub rejects comment bodies over 65536 characters.
 MAX_BODY = 65_000
+CML_TIMEOUT_SECONDS = 300
+# ![alt](target) or ![alt](target "title"): the links `cml` uploads when they name a local file.
+IMAGE_RE = re.compile(r"(!\[[^\]]*\]\()([^)\s]+)((?:\s+\"[^\"]*\")?\))")
 
 
 def comment_body(report: str) -> str:
@@ -43,8 +57,10 @@ def comment_body(report: str) -> str:
 
 
 def find_marked(comments: list[dict[str, Any]]) -> dict[str, Any] | None:
-    """The newest comment carrying the marker."""
-    marked = [c for c in comments if MARKER in (c.get("body") or "")]
+    """The newest report comment, by either poster."""
+    marked = [
+        c for c in comments if MARKER in (body := c.get("body") or "") or CML_WATERMARK in body
+    ]
     return marked[-1] if marked else None
 
 
@@ -57,43 +73,96 @@ def upsert(github: GitHub, report: str) -> tuple[str, dict[str, Any]]:
     return "created", github.create(body)
 
 
-def post_builtin(report: str, env: dict[str, str]) -> int:
-    pull_request = PullRequest.from_env(env)
-    try:
-        action, comment = upsert(GitHub(pull_request), report)
-    except ReadOnlyToken as refused:
-        print(
-            f"comment: GitHub refused to write the comment on pull request #{pull_request.number} "
-            f"(HTTP 403: {refused}). The token is read-only, as it is for a pull request from "
-            "a fork; the report is still in the job summary and the workflow artifact.",
-            file=sys.stderr,
-        )
-        return 0
-    print(f"comment: {action} {comment.get('html_url') or comment.get('id')}")
-    return 0
+def local_images(report: str, folder: Path) -> list[str]:
+    """The image targets of the report that are files next to it (not URLs), in order."""
+    targets = []
+    for match in IMAGE_RE.finditer(report):
+        target = match.group(2)
+        if "://" not in target and not target.startswith("data:") and (folder / target).is_file():
+            targets.append(target)
+    return list(dict.fromkeys(targets))
 
 
-def cml_command(report: Path, publish_images: bool) -> list[str]:
-    return [
+def condensed(output: str) -> str:
+    """CML's failure output (JSON log lines, up to hundreds of KB) as one short phrase."""
+    for line in output.splitlines():
+        line = line.strip()
+        if not line:
+            continue
+        try:
+            message = json.loads(line).get("message") or line
+        except (ValueError, AttributeError):
+            message = line
+        return str(message).splitlines()[0][:300]
+    return "no output"
+
+
+def cml_publish(image: Path, pull_request: PullRequest, env: Mapping[str, str]) -> str:
+    """Upload one image with `cml asset publish`; its public URL."""
+    mime = mimetypes.guess_type(image.name)[0] or "application/octet-stream"
+    server = (env.get("GITHUB_SERVER_URL") or "https://github.com").rstrip("/")
+    command = [
         "cml",
-        "comment",
-        "update",
-        f"--watermark-title={TITLE}",
-        f"--publish={'true' if publish_images else 'false'}",
-        str(report),
+        "asset",
+        "publish",
+        f"--mime-type={mime}",
+        f"--repo={server}/{pull_request.repository}",
+        str(image),
     ]
+    try:
+        done = subprocess.run(
+            command,
+            env={**env, "ITERATIVE_DO_NOT_TRACK": "1"},
+            capture_output=True,
+            text=True,
+            timeout=CML_TIMEOUT_SECONDS,
+            check=False,
+        )
+    except subprocess.TimeoutExpired:
+        done = None
+    lines = done.stdout.strip().splitlines() if done else []
+    url = lines[-1].strip() if lines else ""
+    if done is None or done.returncode != 0 or not url.startswith(("https://", "http://")):
+        why = (
+            f"no answer in {CML_TIMEOUT_SECONDS} s"
+            if done is None
+            else f"exit {done.returncode}: {condensed(done.stderr or done.stdout)}"
+        )
+        raise ProjectError(
+            f"could not post the report on pull request #{pull_request.number}: "
+            f"`cml asset publish` failed to upload {image} ({why}); set "
+            f"report.publish_images: false to post the report without charts; {AFTERWORD}"
+        )
+    return url
 
 
-def post_cml(report: Path, publish_images: bool, env: dict[str, str]) -> int:
+def publish_images(report: str, folder: Path, pull_request, env: Mapping[str, str]) -> str:
+    """The report with each local image link pointing at its upload; nothing else changes."""
+    targets = local_images(report, folder)
+    if not targets:
+        return report
     if shutil.which("cml", path=env.get("PATH")) is None:
         raise ProjectError(
-            "cml is not on PATH; install it (`npm install --global @dvcorg/cml@0.20.6`) "
-            "or set report.poster: builtin in params.yaml"
+            "report.publish_images is true but cml is not on PATH; install it "
+            "(`npm install --global @dvcorg/cml@0.20.6`) or set report.publish_images: false"
         )
-    child_env = {**env, "ITERATIVE_DO_NOT_TRACK": "1"}
-    return subprocess.run(
-        cml_command(report, publish_images), env=child_env, check=False
-    ).returncode
+    uploaded = {target: cml_publish(folder / target, pull_request, env) for target in targets}
+
+    def relink(match: re.Match[str]) -> str:
+        target = match.group(2)
+        return match.group(1) + uploaded.get(target, target) + match.group(3)
+
+    return IMAGE_RE.sub(relink, report)
+
+
+def post(report_path: Path, poster: str, images: bool, env: Mapping[str, str]) -> int:
+    pull_request = PullRequest.from_env(env)
+    report = report_path.read_text(encoding="utf-8")
+    if poster == "cml" and images:
+        report = publish_images(report, report_path.resolve().parent, pull_request, env)
+    action, comment = upsert(GitHub(pull_request), report)
+    print(f"comment: {action} {comment.get('html_url') or comment.get('id')}")
+    return 0
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -102,11 +171,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(params: Params, args: argparse.Namespace) -> int:
-    report = getattr(args, "report", None) or params.paths.report
-    if not Path(report).is_file():
+    report = Path(getattr(args, "report", None) or params.paths.report)
+    if not report.is_file():
         raise ProjectError(f"{report} is missing; run `mlops report` first")
     poster = getattr(args, "poster", None) or params.report.poster
-    env = dict(os.environ)
-    if poster == "cml":
-        return post_cml(Path(report), params.report.publish_images, env)
-    return post_builtin(Path(report).read_text(encoding="utf-8"), env)
+    return post(report, poster, params.report.publish_images, dict(os.environ))

@@ -24,8 +24,26 @@ REPOSITORY_RE = re.compile(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")
 NEXT_LINK_RE = re.compile(r'<([^>]+)>\s*;\s*rel="next"')
 
 
-class ReadOnlyToken(Exception):
-    """GitHub answered 403: this token may read the pull request but not comment on it."""
+class PostingFailed(ProjectError):
+    """GitHub refused or could not be reached: one line with the status, its meaning, the fix."""
+
+
+# What each refusal means for a workflow posting a comment, and what to do about it.
+STATUS_MEANING = {
+    401: "the token is missing, expired or wrong: pass the workflow's token as GITHUB_TOKEN",
+    403: (
+        "the token may read but not write: a pull request from a fork gets a read-only "
+        "token, or the job lacks `permissions: pull-requests: write`"
+    ),
+    404: (
+        "the repository or pull request was not found, or the token cannot see it: check "
+        "GITHUB_REPOSITORY, GITHUB_API_URL and the event's pull request number"
+    ),
+}
+UNREACHABLE = "GitHub could not be reached: check GITHUB_API_URL and the runner's network"
+AFTERWORD = (
+    "the report is still in the job summary and the artifact, and the gate step still decides"
+)
 
 
 @dataclass(frozen=True)
@@ -36,9 +54,11 @@ class PullRequest:
     token: str
 
     @classmethod
-    def from_env(cls, env: dict[str, str]) -> PullRequest:
-        """The pull request of the running workflow, from the variables GitHub Actions sets."""
-        token = env.get("GITHUB_TOKEN", "")
+    def from_env(cls, env: Mapping[str, str]) -> PullRequest:
+        """The pull request of the running workflow, from the variables GitHub Actions sets.
+
+        The token is GITHUB_TOKEN, or REPO_TOKEN (CML's name for it)."""
+        token = env.get("GITHUB_TOKEN") or env.get("REPO_TOKEN") or ""
         if not token:
             raise ProjectError(
                 "GITHUB_TOKEN is not set; pass the workflow's token to the step as GITHUB_TOKEN "
@@ -60,7 +80,7 @@ class PullRequest:
         return f"{self.api_url}/repos/{self.repository}/issues/{self.number}/comments"
 
 
-def pull_request_number(env: dict[str, str]) -> int:
+def pull_request_number(env: Mapping[str, str]) -> int:
     event_path = env.get("GITHUB_EVENT_PATH", "")
     try:
         event = json.loads(Path(event_path).read_text(encoding="utf-8"))
@@ -82,6 +102,17 @@ def next_page(link_header: str | None) -> str | None:
     """The rel="next" URL of a GitHub Link header, if any."""
     found = NEXT_LINK_RE.search(link_header or "")
     return found.group(1) if found else None
+
+
+def refusal(pull_request: PullRequest, status: int | None, detail: str) -> PostingFailed:
+    """One line for a failed posting: the HTTP status, what it means, what to do."""
+    where = f"pull request #{pull_request.number} of {pull_request.repository}"
+    if status is None:
+        what = f"{UNREACHABLE} ({detail})"
+    else:
+        meaning = STATUS_MEANING.get(status, "see the message GitHub gave")
+        what = f"GitHub answered HTTP {status} ({detail}): {meaning}"
+    return PostingFailed(f"could not post the report on {where}: {what}; {AFTERWORD}")
 
 
 class GitHub:
@@ -109,17 +140,10 @@ class GitHub:
             with urllib.request.urlopen(request, timeout=TIMEOUT_SECONDS) as response:
                 return json.loads(response.read() or b"null"), response.headers.get("Link")
         except urllib.error.HTTPError as error:
-            detail = _error_message(error)
-            if error.code == 403:
-                raise ReadOnlyToken(detail) from None
-            raise ProjectError(
-                f"GitHub answered {method} {url} with HTTP {error.code} ({detail}); check "
-                "GITHUB_TOKEN, GITHUB_REPOSITORY and the job's `pull-requests: write`"
-            ) from None
-        except (urllib.error.URLError, TimeoutError) as error:
-            raise ProjectError(
-                f"could not reach GitHub at {self.pr.api_url} ({error}); check GITHUB_API_URL"
-            ) from None
+            raise refusal(self.pr, error.code, f"{method}: {_error_message(error)}") from None
+        except (urllib.error.URLError, TimeoutError, OSError) as error:
+            reason = getattr(error, "reason", error)
+            raise refusal(self.pr, None, f"{method} {url}: {reason}") from None
 
     def comments(self) -> list[dict[str, Any]]:
         found: list[dict[str, Any]] = []
@@ -140,8 +164,8 @@ class GitHub:
 
 def _error_message(error: urllib.error.HTTPError) -> str:
     try:
-        return json.loads(error.read()).get("message", error.reason)
-    except (ValueError, AttributeError):
+        return str(json.loads(error.read()).get("message", error.reason))
+    except (ValueError, AttributeError, OSError):
         return str(error.reason)
 
 
