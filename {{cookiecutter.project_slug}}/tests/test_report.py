@@ -207,7 +207,11 @@ def test_report_writes_markdown_charts_and_the_job_summary(repository, tmp_path,
     summary = tmp_path / "summary.md"
     summary.write_text("earlier step\n")
     monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))
+    outputs = tmp_path / "outputs.txt"
+    monkeypatch.setenv("GITHUB_OUTPUT", str(outputs))
     assert run_report(repository, Namespace(baseline=None, output=None)) == 0
+    # The CML workflow installs CML only when the report has charts for it to upload.
+    assert outputs.read_text(encoding="utf-8") == "publish_images=false\n"
     markdown = repository.paths.report.read_text(encoding="utf-8")
     assert markdown.startswith("## ✅ Quality gate passed: every metric is identical to `main`")
     assert summary.read_text(encoding="utf-8") == "earlier step\n" + markdown + "\n"

@@ -23,7 +23,7 @@ from ..core.report import Inputs, Snapshot, comparisons, render
 from ..errors import DataError
 from ..integrations import git
 from ..integrations.dvc import LOCK_FILE, lock_outputs
-from ..integrations.github import append_step_summary
+from ..integrations.github import append_step_summary, write_outputs
 from ..io import atomic_path, read_metrics, read_optional_json, shown, write_text
 from ..params import DEFAULT_PARAMS_FILE, Params
 
@@ -131,6 +131,8 @@ def run(params: Params, args: argparse.Namespace) -> int:
     markdown = render(inputs)
     write_text(output, markdown)
     append_step_summary(markdown)
+    # The workflow installs CML only when the report has charts for it to upload.
+    write_outputs({"publish_images": str(params.report.publish_images).lower()})
     print(markdown.splitlines()[0].removeprefix("## "))
     print(
         f"report: wrote {shown(output, params.root)}, and {len(pngs)} PNG charts in "
