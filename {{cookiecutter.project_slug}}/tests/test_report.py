@@ -268,7 +268,7 @@ def test_changed_rules_are_listed_first_and_named_in_the_headline():
     )
     assert "| `rmse` | lower is better, tolerance 2.0% of the baseline | *(no rule)* |" in markdown
     assert "| `auc` | *(no rule)* | higher is better | 🆕 added: judges this branch |" in markdown
-    assert "2 of them accept a worse model" in markdown
+    assert "2 of them would let a worse model pass once merged" in markdown
     assert (
         "| auc | n/a | 0.7000 | n/a | n/a | 🆕 new | higher is better (the branch's new rule) |"
         in (markdown)

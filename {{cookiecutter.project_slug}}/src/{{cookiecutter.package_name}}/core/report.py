@@ -284,7 +284,11 @@ def rules_section(inputs: Inputs) -> list[str]:
         "",
         "> [!WARNING]" if weaker else "> [!NOTE]",
         f"> This branch changes {count} rule{'s' * (count != 1)} of `gates` in params.yaml"
-        + (f", and {len(weaker)} of them accept a worse model" if weaker else "")
+        + (
+            f", and {len(weaker)} of them would let a worse model pass once merged"
+            if weaker
+            else ""
+        )
         + f". It is judged by `{base}`'s rules (a new metric by the branch's own); "
         "the changes apply from the merge on.",
         "",
