@@ -42,6 +42,9 @@ SHADOWED_MODULES = frozenset(
 SLUG_RE = re.compile(r"^[a-z][a-z0-9]*(?:[-_][a-z0-9]+)*$")
 PACKAGE_RE = re.compile(r"^[a-z_][a-z0-9_]*$")
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+$")
+# A GitHub user (@name) or team (@org/team), as CODEOWNERS names them.
+GITHUB_NAME = r"[A-Za-z0-9](?:[A-Za-z0-9]|-(?=[A-Za-z0-9])){0,38}"
+OWNER_RE = re.compile(rf"^@{GITHUB_NAME}(?:/[A-Za-z0-9][A-Za-z0-9_.-]*)?$")
 
 # Cron fields as GitHub Actions reads them (UTC): name, lowest, highest, names allowed.
 CRON_FIELDS = (
@@ -129,6 +132,19 @@ def validate(answers: dict) -> list[str]:
         errors.append(
             f"retrain_cron {answers.get('retrain_cron')!r} {problem}: give five fields in UTC, "
             "e.g. '0 6 * * 1' (Mondays 06:00)."
+        )
+
+    owners = str(answers.get("code_owners", "")).split()
+    not_owners = [owner for owner in owners if not OWNER_RE.match(owner)]
+    if not owners or not_owners:
+        problem = (
+            f"names {', '.join(map(repr, not_owners))}, which is not a GitHub user or team"
+            if not_owners
+            else "names no owner"
+        )
+        errors.append(
+            f"code_owners {answers.get('code_owners', '')!r} {problem}: give GitHub users "
+            "(@name) or teams (@org/team) separated by spaces, e.g. '@ada @your-org/ml-reviewers'."
         )
 
     for key, allowed in CHOICES.items():

@@ -34,6 +34,7 @@ GOOD = {
     "license": "MIT",
     "retrain_cron": "0 6 * * 1",
     "pr_reporter": "cml",
+    "code_owners": "@your-org/ml-reviewers",
 }
 
 BAD_ANSWERS = [
@@ -51,6 +52,8 @@ BAD_ANSWERS = [
     ({"author_email": "ada.example.com"}, "author_email 'ada.example.com' is not an email address"),
     ({"project_name": "  ", "project_slug": "x-model"}, "project_name is empty"),
     ({"retrain_cron": "0 6 * *"}, "retrain_cron '0 6 * *' has 4 fields, not 5"),
+    ({"code_owners": "ml-team"}, "code_owners 'ml-team' names 'ml-team', which is not a GitHub"),
+    ({"code_owners": " "}, "code_owners ' ' names no owner"),
 ]
 
 
@@ -151,3 +154,38 @@ def test_bad_retrain_schedule_is_named_with_an_example(cron, problem):
     assert len(errors) == 1
     assert f"retrain_cron {cron!r} {problem}" in errors[0]
     assert "e.g. '0 6 * * 1'" in errors[0]
+
+
+@pytest.mark.parametrize("owners", ["@ada", "@your-org/ml-reviewers", "@ada  @org/team_1 @b-c"])
+def test_good_code_owners_pass(owners):
+    assert pre_gen.validate({**GOOD, "code_owners": owners}) == []
+
+
+@pytest.mark.parametrize(
+    ("owners", "named"),
+    [
+        ("@ada ada@example.com", "'ada@example.com'"),
+        ("@-ada", "'@-ada'"),
+        ("@org/", "'@org/'"),
+        ("@ada; rm -rf /", "'@ada;', 'rm', '-rf', '/'"),
+        ("@" + "a" * 40, "'@" + "a" * 40 + "'"),
+    ],
+)
+def test_bad_code_owners_are_named_with_an_example(owners, named):
+    errors = pre_gen.validate({**GOOD, "code_owners": owners})
+    assert len(errors) == 1
+    assert f"code_owners {owners!r} names {named}, which is not a GitHub user or team" in errors[0]
+    assert "e.g. '@ada @your-org/ml-reviewers'" in errors[0]
+
+
+def test_code_owners_own_the_rules_a_pull_request_is_judged_by(tmp_path):
+    project = bake(tmp_path, code_owners="@ada   @org/ml-reviewers")
+    rules = [
+        line.split()
+        for line in (project / ".github" / "CODEOWNERS").read_text().splitlines()
+        if line.strip() and not line.startswith("#")
+    ]
+    assert rules == [
+        [pattern, "@ada", "@org/ml-reviewers"]
+        for pattern in ("/params.yaml", "/gx/expectations/", "/.github/")
+    ]

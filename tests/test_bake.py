@@ -34,6 +34,7 @@ VARIANTS = pairwise_variants(OPTIONS)
 VARIANT_IDS = [variant_id(variant) for variant in VARIANTS]
 
 COMMON_FILES = {
+    ".github/CODEOWNERS",
     ".github/dependabot.yml",
     ".github/workflows/ci.yml",
     ".pre-commit-config.yaml",
@@ -82,6 +83,7 @@ COMMON_FILES = {
     "src/{pkg}/core/release.py",
     "src/{pkg}/core/report.py",
     "src/{pkg}/core/split.py",
+    "src/{pkg}/core/suite_diff.py",
     "src/{pkg}/core/suites.py",
     "src/{pkg}/errors.py",
     "src/{pkg}/integrations/__init__.py",
@@ -120,6 +122,7 @@ COMMON_FILES = {
     "tests/test_serving.py",
     "tests/test_split.py",
     "tests/test_suggest.py",
+    "tests/test_suite_diff.py",
     "tests/test_validation.py",
     "tests/test_workspace.py",
 }

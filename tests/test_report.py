@@ -12,6 +12,7 @@ then shallow and full clones of `regress`, the way CI checks a pull request out.
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -250,3 +251,134 @@ def test_an_unknown_baseline_names_the_fetch(history):
     assert result.returncode == 2
     assert result.stderr.startswith("error: the baseline revision 'release' is not in this clone")
     assert "git fetch origin release:release" in result.stderr
+
+
+def set_tolerances(project: Path, value: float) -> None:
+    """Every `abs_tolerance` under `gates:` in params.yaml becomes `value` (a branch's edit)."""
+    path = project / "params.yaml"
+    text, count = re.subn(r"(abs_tolerance: )[0-9.]+", rf"\g<1>{value}", path.read_text())
+    assert count == 5  # the five classification gates
+    path.write_text(text)
+
+
+def loosen_suite(project: Path) -> None:
+    """Widen one bound and drop one null check of the shipped breast_cancer suite."""
+    path = project / "gx" / "expectations" / "breast_cancer.json"
+    suite = json.loads(path.read_text())
+    kept = []
+    for expectation in suite["expectations"]:
+        kwargs = expectation["kwargs"]
+        if kwargs.get("column") == "mean_texture" and expectation["type"].endswith("not_be_null"):
+            continue
+        if kwargs.get("column") == "mean_radius" and "max_value" in kwargs:
+            kwargs["max_value"] = 300
+        kept.append(expectation)
+    assert len(kept) == len(suite["expectations"]) - 1
+    path.write_text(json.dumps({**suite, "expectations": kept}, indent=2))
+
+
+def test_a_pull_request_is_judged_by_the_rules_of_main(history):
+    """A branch cannot pass by loosening its own rules; a tightened rule waits for the
+    merge; a loosened data suite is listed; a new metric is judged by its own rule."""
+    project, env = history.project, history.env
+    f1 = metric_rows(history.outcomes["regress"].report)["f1"]
+
+    def commit_branch(name: str, start: str, *edits) -> Outcome:
+        history.git("checkout", "--quiet", "-b", name, start)
+        for edit in edits:
+            edit()
+        env.run(["dvc", "repro"], cwd=project)
+        history.git("add", "--all")
+        history.git("commit", "--quiet", "-m", name)
+        return report_and_gate(env, project)
+
+    try:
+        # The worse model of `regress`, with every tolerance raised to 1 and a looser suite.
+        loose = commit_branch(
+            "loosen", "regress", lambda: set_tolerances(project, 1.0), lambda: loosen_suite(project)
+        )
+        first_line = loose.report.splitlines()[0]
+        assert loose.gate_code == 1, loose.gate_stdout
+        assert first_line.startswith("## ❌ Quality gate failed: ")
+        assert first_line.endswith("(judged by `main`'s rules; the branch changes 5 rules)")
+        rules = loose.report.index("### Gate rules changed by this branch")
+        data = loose.report.index("### Data expectations changed by this branch")
+        assert rules < data < loose.report.index("### Metrics")
+        assert (
+            "| `f1` | higher is better, tolerance 0.01 | higher is better, tolerance 1 "
+            "| ⚠️ loosened |" in loose.report
+        )
+        # The data section: the dropped null check and the widened bound, under a warning.
+        assert (
+            "2 expectations of `gx/expectations/breast_cancer.json` accept data that "
+            "`main`'s suite refuses" in loose.report
+        )
+        assert (
+            "| ⚠️ removed | `column_values_to_not_be_null` | `mean_texture` "
+            "| the column may now be null |" in loose.report
+        )
+        assert re.search(
+            r"\| ⚠️ loosened \| `column_values_to_be_between` \| `mean_radius` "
+            r"\| max_value [0-9.]+ -> 300 \(wider\) \|",
+            loose.report,
+        )
+        explained = f"f1 regressed: {f1[1]} -> {f1[2]} (higher is better, tolerance 0.01)"
+        assert explained in loose.gate_stderr
+        assert (
+            "  - f1: higher is better, tolerance 0.01 -> higher is better, tolerance 1 (loosened)"
+            in loose.gate_stderr
+        )
+        check_markdown(loose.report)
+
+        # The same worse model with every tolerance tightened to 0: judged by main's 0.01.
+        tight = commit_branch("tighten", "regress", lambda: set_tolerances(project, 0.0))
+        assert tight.gate_code == 1
+        assert tight.report.splitlines()[0].endswith("the branch changes 5 rules)")
+        assert "| `f1` | higher is better, tolerance 0.01 | higher is better | tightened |" in (
+            tight.report
+        )
+        assert explained in tight.gate_stderr
+        assert "Data expectations changed" not in tight.report
+
+        # From main (the good model): a new metric, computed by the code, with its own rule.
+        def add_metric() -> None:
+            metrics = next(project.glob("src/*/core/metrics.py"))
+            code, count = re.subn(
+                r'(\n(\s+)"roc_auc": roc_auc,\n)',
+                r'\1\2"balanced_accuracy": skm.balanced_accuracy_score(y_true, y_pred),\n',
+                metrics.read_text(),
+            )
+            assert count == 1
+            metrics.write_text(code)
+            params = project / "params.yaml"
+            text = params.read_text().replace(
+                "\ngates:\n",
+                "\ngates:\n  balanced_accuracy: {direction: higher, abs_tolerance: 0.01}\n",
+            )
+            params.write_text(text)
+
+        new = commit_branch("new-metric", "main", add_metric)
+        assert new.gate_code == 0, new.gate_stderr
+        first_line = new.report.splitlines()[0]
+        assert first_line.startswith("## ✅ Quality gate passed against `main`")
+        assert first_line.endswith("(judged by `main`'s rules; the branch changes 1 rule)")
+        row = metric_rows_of(new.report, "balanced_accuracy")
+        assert row[5] == "🆕 new"
+        assert row[6] == "higher is better, tolerance 0.01 (the branch's new rule)"
+        assert "| `balanced_accuracy` | *(no rule)* | higher is better, tolerance 0.01 " in (
+            new.report
+        )
+        assert "  - balanced_accuracy: no rule -> higher is better, tolerance 0.01 (added)" in (
+            new.gate_stderr
+        )
+    finally:
+        history.git("checkout", "--quiet", "--force", "regress")
+        env.run(["dvc", "checkout", "--force"], cwd=project, check=False)
+
+
+def metric_rows_of(markdown: str, name: str) -> list[str]:
+    for line in markdown.splitlines():
+        cells = [cell.strip() for cell in line.strip("|").split("|")]
+        if line.startswith("| ") and cells[0] == name:
+            return cells
+    raise AssertionError(f"no row for {name}")

@@ -4,13 +4,16 @@ import subprocess
 from argparse import Namespace
 
 import pytest
+import yaml
 
 from {{ cookiecutter.package_name }}.commands.gate import run as run_gate
 from {{ cookiecutter.package_name }}.commands.report import gather
 from {{ cookiecutter.package_name }}.commands.report import run as run_report
 from {{ cookiecutter.package_name }}.core.dotted import numbers
-from {{ cookiecutter.package_name }}.core.gates import MetricRule
+from {{ cookiecutter.package_name }}.core.gates import MetricRule, rule_changes
 from {{ cookiecutter.package_name }}.core.report import Inputs, Snapshot, changed_params, render, verdict
+from {{ cookiecutter.package_name }}.core.suite_diff import ExpectationChange, SuiteDiff
+from {{ cookiecutter.package_name }}.errors import ParamsError
 from {{ cookiecutter.package_name }}.integrations.dvc import lock_outputs
 from {{ cookiecutter.package_name }}.integrations.git import GitError
 from {{ cookiecutter.package_name }}.params import load_params
@@ -237,3 +240,172 @@ def test_chart_numbers_never_use_exponents():
     markdown = render(report)
     assert "e-0" not in markdown.split("### Parameters")[0].split("```mermaid", 1)[1]
     check_markdown(markdown)
+
+
+def test_changed_rules_are_listed_first_and_named_in_the_headline():
+    loose = MetricRule("higher", abs_tolerance=1.0)
+    branch_rules = {"f1": loose, "auc": MetricRule("higher")}  # rmse's rule removed
+    changes = tuple(rule_changes(RULES, branch_rules))
+    assert [(c.name, c.kind) for c in changes] == [
+        ("f1", "loosened"),
+        ("rmse", "removed"),
+        ("auc", "added"),
+    ]
+    judged_by = {**RULES, "auc": MetricRule("higher")}
+    report = inputs(
+        {"f1": 0.9, "rmse": 50.0},
+        {"f1": 0.6, "rmse": 50.0, "auc": 0.7},
+        rules=judged_by,
+        rule_changes=changes,
+    )
+    markdown = render(report)
+    first_line = markdown.splitlines()[0]
+    assert first_line == (
+        "## ❌ Quality gate failed: `f1` regressed beyond tolerance against `main` "
+        "(judged by `main`'s rules; the branch changes 3 rules)"
+    )
+    rules = markdown.index("### Gate rules changed by this branch")
+    assert rules < markdown.index("### Metrics")
+    assert (
+        "| `f1` | higher is better, tolerance 0.01 | higher is better, tolerance 1 "
+        "| ⚠️ loosened |" in markdown
+    )
+    assert "| `rmse` | lower is better, tolerance 2.0% of the baseline | *(no rule)* |" in markdown
+    assert "| `auc` | *(no rule)* | higher is better | 🆕 added: judges this branch |" in markdown
+    assert "2 of them would let a worse model pass once merged" in markdown
+    assert (
+        "| auc | n/a | 0.7000 | n/a | n/a | 🆕 new | higher is better (the branch's new rule) |"
+        in (markdown)
+    )
+    check_markdown(markdown)
+    # The same results with unchanged rules: no section, no note.
+    plain = render(inputs({"f1": 0.9, "rmse": 50.0}, {"f1": 0.6, "rmse": 50.0}))
+    assert "Gate rules" not in plain and "judged by" not in plain
+
+
+def test_without_rules_at_the_baseline_the_branch_rules_judge_and_it_says_so():
+    note = "`main` has no `gates` in params.yaml"
+    markdown = render(inputs({"f1": 0.9}, {"f1": 0.95}, rules_fallback=note))
+    assert markdown.splitlines()[0].endswith(f"(judged by the branch's own rules: {note})")
+    assert "> This branch is judged by its own `gates` in params.yaml: " + note in markdown
+
+
+def test_loosened_expectations_are_flagged_before_the_metrics():
+    diff = SuiteDiff(
+        "gx/expectations/s.json",
+        "gx/expectations/s.json",
+        (
+            ExpectationChange("added", "expect_column_values_to_be_in_set", "c", ()),
+            ExpectationChange(
+                "loosened",
+                "expect_column_values_to_be_between",
+                "a",
+                ("max_value 10 -> 100 (wider)",),
+            ),
+            ExpectationChange(
+                "removed",
+                "expect_column_values_to_not_be_null",
+                "b",
+                ("the column may now be null",),
+            ),
+        ),
+    )
+    markdown = render(inputs({"f1": 0.9}, {"f1": 0.9}, suite_diff=diff))
+    section = markdown.index("### Data expectations changed by this branch")
+    assert section < markdown.index("### Metrics")
+    assert "2 expectations of `gx/expectations/s.json` accept data that `main`'s suite" in markdown
+    rows = [line for line in markdown[section:].splitlines() if line.startswith("| ")][2:]
+    assert rows[0] == (
+        "| ⚠️ removed | `column_values_to_not_be_null` | `b` | the column may now be null |"
+    )
+    assert rows[1] == (
+        "| ⚠️ loosened | `column_values_to_be_between` | `a` | max_value 10 -> 100 (wider) |"
+    )
+    assert rows[2].startswith("| 🆕 added |")
+    check_markdown(markdown)
+    unchanged = SuiteDiff("gx/expectations/s.json", "gx/expectations/s.json", ())
+    assert "Data expectations" not in render(inputs({"f1": 0.9}, {"f1": 0.9}, suite_diff=unchanged))
+
+
+def write_gates(params, gates):
+    """Rewrite `gates:` in the workspace's params.yaml (a branch's edit)."""
+    path = params.root / "params.yaml"
+    document = yaml.safe_load(path.read_text())
+    document["gates"] = gates
+    path.write_text(yaml.safe_dump(document))
+    return load_params(path)
+
+
+def test_the_gate_judges_by_the_baseline_rules_not_the_branch_ones(repository, capsys):
+    # The baseline `change` commits one rule and its metric.
+    committed = write_gates(repository, {"f1": {"direction": "higher", "abs_tolerance": 0.01}})
+    committed.paths.metrics.write_text(json.dumps({"f1": 0.9}))
+    git(repository.root, "commit", "--quiet", "-am", "f1 only")
+    # The branch is much worse, loosens f1's rule and adds a metric with a rule of its own.
+    branch = write_gates(
+        repository,
+        {"f1": {"direction": "higher", "abs_tolerance": 1.0}, "brier": {"direction": "lower"}},
+    )
+    branch.paths.metrics.write_text(json.dumps({"f1": 0.5, "brier": 0.2}))
+    report = gather(branch, "change")
+    assert report.rules == {
+        "f1": MetricRule("higher", abs_tolerance=0.01),
+        "brier": MetricRule("lower"),
+    }
+    assert run_gate(branch, Namespace(baseline="change")) == 1
+    out, err = capsys.readouterr()
+    assert out.startswith(
+        "❌ Quality gate failed: `f1` regressed beyond tolerance against `change`"
+    )
+    assert "(judged by `change`'s rules; the branch changes 2 rules)" in out
+    assert (
+        "  - f1: higher is better, tolerance 0.01 -> higher is better, tolerance 1 (loosened)"
+        in err
+    )
+    assert "  - brier: no rule -> lower is better (added)" in err
+    assert "These metrics fail their rule in params.yaml `gates` at `change`:" in err
+    assert "  - f1 regressed: 0.9000 -> 0.5000 (higher is better, tolerance 0.01)" in err
+    assert "brier" not in err.split("These metrics fail")[1]
+    # Its own rules would have passed it: they are not the ones it is judged by.
+    own = Inputs(**{**report.__dict__, "rules": branch.gates, "rule_changes": ()})
+    assert verdict(own)[0]
+
+
+def test_malformed_baseline_gates_are_one_clear_error(repository):
+    path = repository.root / "params.yaml"
+    document = yaml.safe_load(path.read_text())
+    document["gates"] = {"f1": {"direction": "up"}}
+    path.write_text(yaml.safe_dump(document))
+    git(repository.root, "commit", "--quiet", "-am", "bad gates")
+    with pytest.raises(ParamsError, match=r"^params.yaml at change: `gates.f1.direction` is 'up'"):
+        gather(repository, "change")
+
+
+def test_a_baseline_without_gates_is_judged_by_the_branch_rules(repository):
+    path = repository.root / "params.yaml"
+    document = yaml.safe_load(path.read_text())
+    del document["gates"]
+    path.write_text(yaml.safe_dump(document))
+    git(repository.root, "commit", "--quiet", "-am", "no gates")
+    path.write_text(yaml.safe_dump({**document, "gates": repository.raw["gates"]}))
+    report = gather(load_params(path), "change")
+    assert report.rules_fallback == "`change` has no `gates` in params.yaml"
+    assert report.rules == repository.gates and report.rule_changes == ()
+
+
+def test_a_loosened_suite_at_the_branch_is_listed(repository):
+    suite_path = repository.suite_path
+    suite_path.parent.mkdir(parents=True)
+    bounds = {"column": "a", "min_value": 0, "max_value": 10}
+    between = {"type": "expect_column_values_to_be_between", "kwargs": bounds}
+    suite_path.write_text(json.dumps({"name": "s", "expectations": [between]}))
+    git(repository.root, "add", str(suite_path))
+    git(repository.root, "commit", "--quiet", "-m", "suite")
+    assert gather(repository, "change").suite_diff.changes == ()
+    wider = {**between, "kwargs": {**bounds, "max_value": 1000}}
+    suite_path.write_text(json.dumps({"name": "s", "expectations": [wider]}))
+    diff = gather(repository, "change").suite_diff
+    assert [(c.kind, c.column, c.details) for c in diff.changes] == [
+        ("loosened", "a", ("max_value 10 -> 1000 (wider)",))
+    ]
+    assert gather(repository, "main").suite_diff.baseline_missing

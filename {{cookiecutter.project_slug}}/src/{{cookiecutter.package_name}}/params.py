@@ -440,3 +440,11 @@ def load_params(path: str | Path = DEFAULT_PARAMS_FILE) -> Params:
         report=_report(read),
         raw=document,
     )
+
+
+def read_gates(document: Any, source: str | Path) -> dict[str, MetricRule]:
+    """The `gates:` of a parsed params document (another revision's, say), checked as
+    `load_params` checks them; `source` names the document in the error."""
+    if not isinstance(document, dict):
+        raise ParamsError(f"{source}: expected a mapping of keys at the top level; see the README")
+    return _gates(_Reader(Path(source), document))

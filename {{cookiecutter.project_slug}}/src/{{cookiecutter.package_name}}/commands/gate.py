@@ -1,7 +1,9 @@
 """gate: fail when a metric regressed beyond its tolerance against the baseline revision.
 
 It judges with the same inputs and rules as `mlops report`, and runs after the
-report is posted, so a failing pull request still gets its comment.
+report is posted, so a failing pull request still gets its comment. The rules are
+the baseline's `gates` (a branch cannot loosen the rules it is judged by); a
+metric the baseline has no rule for is judged by the branch's rule.
 """
 
 from __future__ import annotations
@@ -9,7 +11,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from ..core.report import comparisons, verdict
+from ..core.report import comparisons, rules_note, verdict
 from ..params import Params
 from .report import gather
 
@@ -25,13 +27,27 @@ def run(params: Params, args: argparse.Namespace) -> int:
     inputs = gather(params, getattr(args, "baseline", None))
     passed, first_line = verdict(inputs)
     print(first_line.removeprefix("## "))
+    base = inputs.baseline.label
+    if inputs.rules_fallback:
+        print(f"gate: {rules_note(inputs)}.", file=sys.stderr)
+    elif inputs.rule_changes:
+        print(
+            f"gate: {rules_note(inputs)}; they apply from the merge on, and a metric "
+            f"`{base}` has no rule for is judged by the branch's rule:",
+            file=sys.stderr,
+        )
+        for change in inputs.rule_changes:
+            print(f"  - {change.describe()}", file=sys.stderr)
     if passed:
         return 0
+    where = "on this branch" if inputs.rules_fallback else f"at `{base}`"
     print(
-        "These metrics fail their rule in params.yaml `gates`:",
+        f"These metrics fail their rule in params.yaml `gates` {where}:",
         file=sys.stderr,
     )
+    added = {change.name for change in inputs.rule_changes if change.old is None}
     for comparison in comparisons(inputs) or []:
         if comparison.fails:
-            print(f"  - {comparison.explain()}", file=sys.stderr)
+            own = " (the branch's new rule)" if comparison.name in added else ""
+            print(f"  - {comparison.explain()}{own}", file=sys.stderr)
     return 1

@@ -18,14 +18,15 @@ import yaml
 
 from ..core.charts import draw_pngs
 from ..core.dotted import numbers
-from ..core.gates import NEW, Comparison
+from ..core.gates import NEW, Comparison, MetricRule, judging_rules, rule_changes
 from ..core.report import Inputs, Snapshot, comparisons, render
+from ..core.suite_diff import SuiteDiff, diff_suites
 from ..errors import DataError
 from ..integrations import git
 from ..integrations.dvc import LOCK_FILE, lock_outputs
 from ..integrations.github import append_step_summary, write_outputs
 from ..io import atomic_path, read_metrics, read_optional_json, shown, write_text
-from ..params import DEFAULT_PARAMS_FILE, Params
+from ..params import DEFAULT_PARAMS_FILE, Params, read_gates
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -81,8 +82,50 @@ def in_workspace(params: Params, label: str = "branch") -> Snapshot:
     )
 
 
+def baseline_gates(base: Snapshot) -> dict[str, MetricRule] | None:
+    """The `gates:` committed at the baseline, checked as params.yaml's own; None when its
+    params.yaml has no `gates` (then the branch's rules judge it, and the report says so)."""
+    if not isinstance(base.params, dict) or "gates" not in base.params:
+        return None
+    return read_gates(base.params, f"{DEFAULT_PARAMS_FILE} at {base.label}")
+
+
+def _suite_file(settings: Any) -> str | None:
+    """The suite file a params document validates with, relative to the project root."""
+    validation = settings.get("validation") if isinstance(settings, dict) else None
+    paths = settings.get("paths") if isinstance(settings, dict) else None
+    suite = validation.get("suite") if isinstance(validation, dict) else None
+    folder = paths.get("gx") if isinstance(paths, dict) else None
+    if not (isinstance(suite, str) and isinstance(folder, str)):
+        return None
+    return (Path(folder) / "expectations" / f"{suite}.json").as_posix()
+
+
+def suite_changes(params: Params, base: Snapshot) -> SuiteDiff | None:
+    """The branch's data suite against the one the baseline validated with; None when
+    the branch has no suite file (`validate` names that) or the baseline has no commit."""
+    path = shown(params.suite_path, params.root)
+    if not params.suite_path.is_file() or base.commit is None:
+        return None
+    branch_text = params.suite_path.read_text(encoding="utf-8")
+    branch_suite = _parse(branch_text, path, "the branch")
+    baseline_path = _suite_file(base.params) or path
+    text = git.show(params.root, base.commit, baseline_path)
+    if text is None:
+        return SuiteDiff(path, baseline_path, (), baseline_missing=True)
+    if baseline_path == path and text == branch_text:
+        return SuiteDiff(path, baseline_path, ())
+    old = _parse(text, baseline_path, base.label)
+    changes = diff_suites(old, branch_suite, f"{baseline_path} at {base.label}", path)
+    return SuiteDiff(path, baseline_path, tuple(changes))
+
+
 def gather(params: Params, revision: str | None) -> Inputs:
-    """Read both sides from git and disk; shared by `mlops report` and `mlops gate`."""
+    """Read both sides from git and disk; shared by `mlops report` and `mlops gate`.
+
+    The branch is judged by the baseline's `gates` (a branch cannot loosen the rules
+    it is judged by); a metric with no rule there is judged by the branch's rule.
+    """
     base = at_revision(params, revision or params.report.baseline)
     branch = in_workspace(params)
     ahead = (
@@ -90,14 +133,20 @@ def gather(params: Params, revision: str | None) -> Inputs:
         if base.commit and branch.commit
         else None
     )
+    committed = baseline_gates(base)
     return Inputs(
         baseline=base,
         branch=branch,
-        rules=params.gates,
+        rules=params.gates if committed is None else judging_rules(committed, params.gates),
         data_path=shown(params.paths.raw, params.root),
         validation=read_optional_json(params.paths.validation),
         mlflow_run=read_optional_json(params.paths.train_run),
         commits_ahead=ahead,
+        rule_changes=() if committed is None else tuple(rule_changes(committed, params.gates)),
+        rules_fallback=(
+            f"`{base.label}` has no `gates` in {DEFAULT_PARAMS_FILE}" if committed is None else None
+        ),
+        suite_diff=suite_changes(params, base),
     )
 
 
@@ -115,7 +164,7 @@ def run(params: Params, args: argparse.Namespace) -> int:
     inputs = gather(params, getattr(args, "baseline", None))
     output = Path(getattr(args, "output", None) or params.paths.report)
     judged = comparisons(inputs) or [
-        Comparison(name, None, value, NEW, params.gates.get(name))
+        Comparison(name, None, value, NEW, inputs.rules.get(name))
         for name, value in (inputs.branch.metrics or {}).items()
     ]
     pngs = draw_pngs(judged, inputs.baseline.label)

@@ -132,3 +132,66 @@ def compare(
 
 def failures(comparisons: list[Comparison]) -> list[Comparison]:
     return [comparison for comparison in comparisons if comparison.fails]
+
+
+ADDED = "added"
+LOOSENED = "loosened"
+TIGHTENED = "tightened"
+RULE_CHANGED = "changed"
+
+
+@dataclass(frozen=True)
+class RuleChange:
+    """One metric whose rule differs between the baseline's `gates:` and the branch's."""
+
+    name: str
+    old: MetricRule | None
+    new: MetricRule | None
+
+    @property
+    def kind(self) -> str:
+        """added, removed, loosened (more regression accepted), tightened, or changed."""
+        if self.old is None:
+            return ADDED
+        if self.new is None:
+            return REMOVED
+        if self.old.direction != self.new.direction:
+            return RULE_CHANGED
+        # (value, whether a larger value accepts more): tolerances, and gate off.
+        aspects = [
+            (self.new.abs_tolerance - self.old.abs_tolerance),
+            (self.new.rel_tolerance - self.old.rel_tolerance),
+            float(self.old.gate) - float(self.new.gate),
+        ]
+        if any(step > 0 for step in aspects):
+            return LOOSENED
+        if any(step < 0 for step in aspects):
+            return TIGHTENED
+        return RULE_CHANGED
+
+    def describe(self) -> str:
+        """`name: old -> new (kind)`, each rule in words."""
+        old = self.old.describe() if self.old else "no rule"
+        new = self.new.describe() if self.new else "no rule"
+        return f"{self.name}: {old} -> {new} ({self.kind})"
+
+
+def rule_changes(
+    baseline: dict[str, MetricRule], branch: dict[str, MetricRule]
+) -> list[RuleChange]:
+    """Every metric whose rule the branch adds, removes or edits, in the baseline's order."""
+    names = [*baseline, *(name for name in branch if name not in baseline)]
+    return [
+        RuleChange(name, baseline.get(name), branch.get(name))
+        for name in names
+        if baseline.get(name) != branch.get(name)
+    ]
+
+
+def judging_rules(
+    baseline: dict[str, MetricRule], branch: dict[str, MetricRule]
+) -> dict[str, MetricRule]:
+    """The rules a branch is judged by: the baseline's, plus the branch's rule for a
+    metric the baseline has no rule for. A branch cannot loosen, drop or edit a rule
+    it is judged by; its edits take effect once merged."""
+    return {**baseline, **{name: rule for name, rule in branch.items() if name not in baseline}}

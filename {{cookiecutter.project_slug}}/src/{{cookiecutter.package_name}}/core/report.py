@@ -26,11 +26,13 @@ from .gates import (
     WORSE_UNGATED,
     Comparison,
     MetricRule,
+    RuleChange,
     compare,
     failures,
     format_value,
 )
 from .markdown import cell, code, table
+from .suite_diff import SuiteDiff
 
 
 @dataclass(frozen=True)
@@ -75,6 +77,13 @@ class Inputs:
     mlflow_store: str | None = None
     commits_ahead: int | None = None
     images: tuple[str, ...] = ()
+    # How the branch's `gates` differ from the baseline's; `rules` are the baseline's
+    # plus the branch's rule for a metric the baseline has none for.
+    rule_changes: tuple[RuleChange, ...] = ()
+    # Why the branch's own `gates` judge it (the baseline has none), or None.
+    rules_fallback: str | None = None
+    # The branch's data suite against the baseline's, when the suite file exists.
+    suite_diff: SuiteDiff | None = None
 
 
 def comparisons(inputs: Inputs) -> list[Comparison] | None:
@@ -84,8 +93,30 @@ def comparisons(inputs: Inputs) -> list[Comparison] | None:
     return compare(inputs.baseline.metrics, inputs.branch.metrics or {}, inputs.rules)
 
 
+def rules_note(inputs: Inputs) -> str:
+    """Whose rules judged the branch, when that needs saying: the branch changes them, or
+    the baseline has none."""
+    if inputs.rules_fallback:
+        return f"judged by the branch's own rules: {inputs.rules_fallback}"
+    count = len(inputs.rule_changes)
+    if count:
+        return (
+            f"judged by `{inputs.baseline.label}`'s rules; the branch changes {count} "
+            f"rule{'s' * (count != 1)}"
+        )
+    return ""
+
+
 def verdict(inputs: Inputs) -> tuple[bool, str]:
     """Whether the gate passes, and the report's first line saying so."""
+    passed, line = _verdict(inputs)
+    note = rules_note(inputs)
+    if note and comparisons(inputs) is not None:
+        line += f" ({note})"
+    return passed, line
+
+
+def _verdict(inputs: Inputs) -> tuple[bool, str]:
     judged = comparisons(inputs)
     base = f"`{inputs.baseline.label}`"
     if judged is None:
@@ -151,6 +182,7 @@ def _signed(value: float | None, percent: bool = False) -> str:
 def metrics_section(inputs: Inputs) -> list[str]:
     judged = comparisons(inputs)
     base = inputs.baseline.label
+    added = {change.name for change in inputs.rule_changes if change.old is None}
     lines = ["### Metrics", ""]
     if judged is None:
         rows = [
@@ -171,7 +203,7 @@ def metrics_section(inputs: Inputs) -> list[str]:
             _signed(c.delta),
             _signed(c.relative_delta, percent=True),
             VERDICT_BADGES.get(c.verdict, c.verdict),
-            _rule_text(c.rule),
+            _rule_text(c.rule) + (" (the branch's new rule)" if c.name in added else ""),
         ]
         for c in judged
     ]
@@ -213,8 +245,133 @@ def params_section(inputs: Inputs) -> list[str]:
         lines += [
             "",
             "> [!WARNING]",
-            "> This branch changes the gate rules (`gates` in params.yaml) it is judged by.",
+            "> This branch changes the gate rules (`gates` in params.yaml); "
+            + (
+                "they judge it, since the baseline has none."
+                if inputs.rules_fallback
+                else f"it is judged by `{inputs.baseline.label}`'s rules (see above)."
+            ),
         ]
+    return lines
+
+
+RULE_BADGES = {
+    "added": "🆕 added: judges this branch",
+    "removed": "⚠️ removed",
+    "loosened": "⚠️ loosened",
+    "tightened": "tightened",
+    "changed": "changed",
+}
+WEAKER_RULES = ("removed", "loosened")
+
+
+def rules_section(inputs: Inputs) -> list[str]:
+    """The gate rules the branch edits, old -> new; empty when it edits none."""
+    base = inputs.baseline.label
+    if inputs.rules_fallback:
+        return [
+            "### Gate rules",
+            "",
+            "> [!WARNING]",
+            f"> This branch is judged by its own `gates` in params.yaml: {inputs.rules_fallback}.",
+        ]
+    if not inputs.rule_changes:
+        return []
+    count = len(inputs.rule_changes)
+    weaker = [c for c in inputs.rule_changes if c.kind in WEAKER_RULES]
+    lines = [
+        "### Gate rules changed by this branch",
+        "",
+        "> [!WARNING]" if weaker else "> [!NOTE]",
+        f"> This branch changes {count} rule{'s' * (count != 1)} of `gates` in params.yaml"
+        + (
+            f", and {len(weaker)} of them would let a worse model pass once merged"
+            if weaker
+            else ""
+        )
+        + f". It is judged by `{base}`'s rules (a new metric by the branch's own); "
+        "the changes apply from the merge on.",
+        "",
+    ]
+    rows = [
+        [
+            code(change.name),
+            _rule_text(change.old) if change.old else "*(no rule)*",
+            _rule_text(change.new) if change.new else "*(no rule)*",
+            RULE_BADGES.get(change.kind, change.kind),
+        ]
+        for change in inputs.rule_changes
+    ]
+    lines.append(table(["metric", base, "branch", "change"], rows))
+    return lines
+
+
+EXPECTATION_BADGES = {
+    "removed": "⚠️ removed",
+    "loosened": "⚠️ loosened",
+    "added": "🆕 added",
+    "tightened": "tightened",
+    "changed": "changed",
+}
+EXPECTATION_ORDER = ("removed", "loosened", "added", "tightened", "changed")
+
+
+def suite_section(inputs: Inputs) -> list[str]:
+    """The expectations the branch's data suite adds, removes, loosens or tightens."""
+    diff = inputs.suite_diff
+    base = inputs.baseline.label
+    if diff is None:
+        return []
+    path = code(diff.path)
+    if diff.baseline_missing:
+        return [
+            "### Data expectations changed by this branch",
+            "",
+            "> [!WARNING]",
+            f"> The data suite {path} is new: `{base}` has no {code(diff.baseline_path)}, "
+            "so review every expectation in it.",
+        ]
+    if not diff.changes and diff.path == diff.baseline_path:
+        return []
+    lines = ["### Data expectations changed by this branch", ""]
+    if diff.path != diff.baseline_path:
+        lines += [
+            f"`validate` uses {path} on this branch and {code(diff.baseline_path)} on "
+            f"`{base}` (validation.suite changed); compared expectation by expectation.",
+            "",
+        ]
+    weaker = diff.weaker
+    counts = ", ".join(
+        f"{sum(c.kind == kind for c in diff.changes)} {kind}"
+        for kind in EXPECTATION_ORDER
+        if any(c.kind == kind for c in diff.changes)
+    )
+    if weaker:
+        lines += [
+            "> [!WARNING]",
+            f"> {len(weaker)} expectation{'s' * (len(weaker) != 1)} of {path} accept data "
+            f"that `{base}`'s suite refuses (removed or loosened): {counts}. `validate` on "
+            "this branch checks with the branch's suite.",
+            "",
+        ]
+    elif diff.changes:
+        lines += [f"{path} against `{base}`: {counts}.", ""]
+    else:
+        lines += ["The expectations are the same.", ""]
+    ordered = sorted(diff.changes, key=lambda c: EXPECTATION_ORDER.index(c.kind))
+    rows = [
+        [
+            EXPECTATION_BADGES.get(change.kind, change.kind),
+            code(change.type.removeprefix("expect_")),
+            code(change.column) if change.column else "*(table)*",
+            "; ".join(change.details)[:200],
+        ]
+        for change in ordered[:MAX_FAILURE_ROWS]
+    ]
+    if rows:
+        lines.append(table(["change", "expectation", "column", "what changed"], rows))
+    if len(ordered) > MAX_FAILURE_ROWS:
+        lines.append(f"\n… and {len(ordered) - MAX_FAILURE_ROWS} more.")
     return lines
 
 
@@ -295,11 +452,17 @@ def render(inputs: Inputs) -> str:
     _, first_line = verdict(inputs)
     sections = [
         [first_line],
+        rules_section(inputs),
+        suite_section(inputs),
         metrics_section(inputs),
         [f"![{Path(image).stem}]({image})" for image in inputs.images],
         params_section(inputs),
         data_section(inputs),
         provenance_section(inputs),
-        ["<sub>Made by `mlops report`; the gate rules are `gates` in params.yaml.</sub>"],
+        [
+            "<sub>Made by `mlops report`; the gate rules are `gates` in params.yaml "
+            + ("on this branch" if inputs.rules_fallback else f"at `{inputs.baseline.label}`")
+            + ".</sub>"
+        ],
     ]
     return "\n\n".join("\n".join(section) for section in sections if section) + "\n"
