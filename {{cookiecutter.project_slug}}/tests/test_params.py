@@ -5,7 +5,7 @@ import pytest
 from {{ cookiecutter.package_name }}.errors import ParamsError
 from {{ cookiecutter.package_name }}.params import CORRECTIONS, MODEL_TYPES, load_params
 
-from .conftest import PROJECT_ROOT
+from .conftest import PROJECT_ROOT, TASKS
 
 
 def test_the_shipped_params_file_loads():
@@ -167,7 +167,10 @@ def test_an_unknown_key_with_nothing_close_lists_the_valid_keys(write_params):
 
 def test_hyperparameter_names_are_free_form(write_params):
     params = load_params(
-        write_params(model={"hyperparameters": {"logistic_regression": {"anything": 1}}})
+        write_params(
+            TASKS["classification"],
+            model={"hyperparameters": {"logistic_regression": {"anything": 1}}},
+        )
     )
     assert params.model.hyperparameters["anything"] == 1
 
@@ -182,10 +185,13 @@ def test_every_command_and_check_refuse_an_unknown_key(write_params, capsys):
 
 
 def test_the_positive_class_and_kept_columns_are_read(write_params):
-    params = load_params(write_params(data={"positive_class": "yes", "keep_columns": ["id"]}))
+    classification = TASKS["classification"]
+    params = load_params(
+        write_params(classification, data={"positive_class": "yes", "keep_columns": ["id"]})
+    )
     assert params.data.positive_class == "yes"
     assert params.data.keep_columns == ("id",)
-    assert load_params(write_params()).data.positive_class is None
+    assert load_params(write_params(classification)).data.positive_class is None
     with pytest.raises(
         ParamsError, match=r"`data\.positive_class` is 1 but the task is regression"
     ):
