@@ -41,3 +41,78 @@ def test_help_imports_none_of_the_heavy_libraries():
         [sys.executable, "-c", probe], capture_output=True, text=True, check=True
     )
     assert result.stdout.strip().splitlines()[-1] == "loaded: []"
+
+
+def test_the_help_of_every_command_loads_neither_mlflow_nor_gx():
+    probe = (
+        "import sys\n"
+        "from {{ cookiecutter.package_name }}.cli import COMMANDS, main\n"
+        "for name in COMMANDS:\n"
+        "    try: main([name, '--help'])\n"
+        "    except SystemExit: pass\n"
+        "    loaded = [m for m in ('mlflow', 'great_expectations') if m in sys.modules]\n"
+        "    print(name, 'loaded:', loaded, file=sys.stderr)\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True
+    )
+    lines = result.stderr.strip().splitlines()
+    assert [line.split()[0] for line in lines] == list(COMMANDS)
+    assert all(line.endswith("loaded: []") for line in lines), lines
+    for name in ("train", "evaluate", "deploy", "rollback"):
+        assert f"usage: python -c {name}" in result.stdout or f" {name} [-h]" in result.stdout
+    assert "--check" in result.stdout  # deploy's own options are still described
+
+
+@pytest.mark.parametrize("before", [True, False])
+def test_params_may_come_before_or_after_the_command(tmp_path, capsys, before):
+    missing = str(tmp_path / "elsewhere.yaml")
+    argv = ["--params", missing, "ingest"] if before else ["ingest", "--params", missing]
+    assert main(argv) == 2
+    assert "elsewhere.yaml: file not found" in capsys.readouterr().err
+
+
+def test_params_after_the_command_works_with_its_options(write_params, capsys):
+    path = write_params(modle={"type": "ridge"})  # only this file has the typo
+    assert main(["validate", "--data", "batch.csv", "--params", str(path)]) == 2
+    assert f"{path}: unknown key `modle`" in capsys.readouterr().err
+
+
+BAD_INPUTS = {
+    "a number that is not one": (["make-batch", "--shift-mean", "age=abc"], "K must be a number"),
+    "an infinite scale": (["make-batch", "--shift-scale", "age=inf"], "K must be a number"),
+    "a share above 1": (["make-batch", "--new-category-share", "2"], "not a share between 0"),
+    "an unknown command": (["fly"], "invalid choice: 'fly'"),
+    "an unknown option": (["train", "--fast"], "unrecognized arguments: --fast"),
+    "a typo in params.yaml": (["ingest", "{params:modle}"], "unknown key `modle`"),
+    "a bad params value": (["ingest", "{params:split}"], "`split.test_size` must be a number"),
+    "a missing batch": (["validate", "--data", "nowhere.csv", "{params}"], "nowhere.csv"),
+    "a data file of another kind": (["ingest", "{params:txt}"], "data.txt"),
+}
+BAD_PARAMS = {
+    "modle": {"modle": {"type": "ridge"}},
+    "split": {"split": {"test_size": 1.5}},
+    "txt": {"data": {"source": "data.txt"}},
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_INPUTS))
+def test_a_user_error_is_one_clear_line_not_a_traceback(write_params, capsys, case):
+    argv, expected = BAD_INPUTS[case]
+    resolved = []
+    for arg in argv:
+        if arg.startswith("{params"):
+            layer = BAD_PARAMS.get(arg.strip("{}").partition(":")[2], {})
+            path = write_params(layer)
+            (path.parent / "data.txt").write_text("a,b\n1,2\n")
+            resolved += ["--params", str(path)]
+        else:
+            resolved.append(arg)
+    try:
+        status = main(resolved)
+    except SystemExit as exited:  # argparse: usage and one error line
+        status = exited.code
+    assert status not in (0, None)
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    assert expected in err.strip().splitlines()[-1]

@@ -82,7 +82,11 @@ def test_shipped_gates_load(write_params):
     [
         ({"f1": {"direction": "up"}}, "`gates.f1.direction` is 'up'"),
         ({"f1": {"direction": "higher", "abs_tolerance": -1}}, "`gates.f1.abs_tolerance` must be"),
-        ({"f1": {"direction": "higher", "tolerance": 1}}, "`gates.f1` must be a mapping"),
+        (
+            {"f1": {"direction": "higher", "tolerance": 1}},
+            "unknown key `tolerance` under `gates.f1`",
+        ),
+        ({"f1": "higher"}, "`gates.f1` must be a mapping"),
         ({"f1": {"direction": "higher", "gate": "no"}}, "`gates.f1.gate` must be true or false"),
     ],
 )

@@ -1,3 +1,6 @@
+import re
+
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -70,3 +73,119 @@ def test_bad_sources_fail_clearly_and_write_nothing(write_params, mixed_csv, dat
     assert expected in str(caught.value)
     assert not params.paths.raw.exists()
     assert not params.paths.features.exists()
+
+
+def frame_with_an_id_and_a_date(rows: int = 200):
+    rng = np.random.default_rng(3)
+    return pd.DataFrame(
+        {
+            "customer_id": [f"C{n:05d}" for n in rng.permutation(rows)],
+            "account": rng.permutation(rows) + 10_000,  # integer ids
+            "signup_date": pd.date_range("2023-01-01", periods=rows, freq="D").strftime("%Y-%m-%d"),
+            "age": rng.integers(18, 80, rows),  # integers, but far from all distinct
+            "plan": rng.choice(["basic", "plus"], rows),
+            "spend": rng.normal(100, 10, rows),  # floats are all distinct: still a feature
+            "notes": [None] * rows,
+            "churned": rng.choice(["no", "yes"], rows),
+        }
+    )
+
+
+@pytest.fixture
+def id_and_date_csv(tmp_path):
+    path = tmp_path / "data" / "input" / "customers.csv"
+    path.parent.mkdir(parents=True)
+    frame_with_an_id_and_a_date().to_csv(path, index=False)
+    return path
+
+
+ID_AND_DATE = {"data": {"source": "data/input/customers.csv", "target": "churned"}}
+LEFT_OUT = (
+    "left out of the features: customer_id (identifier), account (identifier), "
+    "signup_date (date), notes (empty); to use one, list it under data.keep_columns "
+    "in params.yaml"
+)
+
+
+def test_identifiers_dates_and_empty_columns_are_left_out_with_one_line(
+    write_params, id_and_date_csv, capsys
+):
+    params = load_params(write_params(TASKS["classification"], ID_AND_DATE))
+    ingest.run(params)
+    features = read_features(params.paths.features)
+    assert features.numeric == ("age", "spend")
+    assert features.categorical == ("plan",)
+    assert dict(features.excluded) == {
+        "customer_id": "identifier",
+        "account": "identifier",
+        "signup_date": "date",
+        "notes": "empty",
+    }
+    out = capsys.readouterr().out.splitlines()
+    assert [line for line in out if "left out" in line] == [f"ingest: {LEFT_OUT}"]
+    # The raw data keeps every column: the suite still checks them.
+    assert "customer_id" in pd.read_parquet(params.paths.raw).columns
+
+
+def test_suggest_suite_names_the_same_columns(write_params, id_and_date_csv, capsys):
+    import argparse
+    import json
+
+    from {{ cookiecutter.package_name }}.commands.suggest_suite import run as suggest_run
+
+    params = load_params(
+        write_params(TASKS["classification"], ID_AND_DATE, validation={"suite": "customers"})
+    )
+    suggest_run(params, argparse.Namespace(data=None, force=False))
+    out = capsys.readouterr().out.splitlines()
+    assert [line for line in out if "left out" in line] == [f"suggest-suite: {LEFT_OUT}"]
+    suite = json.loads(params.suite_path.read_text())
+    bounded = {
+        e["kwargs"]["column"]
+        for e in suite["expectations"]
+        if e["type"] == "expect_column_values_to_be_between"
+    }
+    assert bounded == {"age", "spend"}  # an integer id gets no range to outgrow
+
+
+def test_kept_columns_stay_features(write_params, id_and_date_csv, capsys):
+    params = load_params(
+        write_params(
+            TASKS["classification"],
+            ID_AND_DATE,
+            data={"keep_columns": ["account", "signup_date"]},
+        )
+    )
+    ingest.run(params)
+    features = read_features(params.paths.features)
+    assert features.numeric == ("account", "age", "spend")
+    assert features.categorical == ("signup_date", "plan")
+    assert "customer_id (identifier), notes (empty);" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("data", "expected"),
+    [
+        ({"keep_columns": ["nope"]}, "`data.keep_columns` names columns that are not in the data"),
+        (
+            {"keep_columns": ["account"], "numeric_features": ["age"], "categorical_features": []},
+            "`data.keep_columns` only applies when the features are inferred",
+        ),
+    ],
+)
+def test_bad_kept_columns_are_named(write_params, id_and_date_csv, data, expected):
+    params = load_params(write_params(TASKS["classification"], ID_AND_DATE, {"data": data}))
+    with pytest.raises(DataError, match=re.escape(expected)):
+        ingest.run(params)
+
+
+def test_a_small_or_repetitive_column_is_not_an_identifier():
+    from {{ cookiecutter.package_name }}.core.features import looks_like_date, looks_like_identifier
+
+    assert not looks_like_identifier(pd.Series(["a", "b", "c"]))  # too few values to tell
+    assert not looks_like_identifier(pd.Series(np.arange(100) % 50))
+    assert not looks_like_identifier(pd.Series(np.linspace(0, 1, 100)))  # floats measure
+    assert looks_like_identifier(pd.Series(np.arange(100)))
+    assert looks_like_date(pd.Series(["31/01/2024", "01/02/2024", None]))
+    assert looks_like_date(pd.Series(pd.date_range("2024-01-01", periods=3)))
+    assert not looks_like_date(pd.Series(["12", "2024", "basic"]))

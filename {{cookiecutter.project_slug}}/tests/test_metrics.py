@@ -25,6 +25,59 @@ def test_binary_metrics_match_hand_computed_values():
     assert scores["roc_auc"] == pytest.approx(5 / 6, abs=1e-6)
 
 
+def test_the_positive_class_is_a_setting_and_defaults_to_the_label_that_sorts_last():
+    truth = np.array(["no", "no", "yes", "yes", "yes"])
+    predicted = np.array(["no", "yes", "yes", "yes", "no"])
+    probabilities = np.array([[0.9, 0.1], [0.4, 0.6], [0.2, 0.8], [0.3, 0.7], [0.6, 0.4]])
+    classes = ["no", "yes"]
+    default = classification_metrics(truth, predicted, probabilities, classes)
+    assert default == classification_metrics(truth, predicted, probabilities, classes, "yes")
+    assert default["precision"] == pytest.approx(2 / 3, abs=1e-6)
+    scored_no = classification_metrics(truth, predicted, probabilities, classes, "no")
+    # "no" as positive: 1 of the 2 rows predicted "no" is a "no"; 1 of the 2 "no" rows found.
+    assert scored_no["precision"] == pytest.approx(1 / 2) and scored_no["recall"] == 0.5
+    assert scored_no["roc_auc"] == pytest.approx(default["roc_auc"])
+    assert scored_no["accuracy"] == default["accuracy"]
+    roc = classification_plots(truth, predicted, probabilities, classes, "no")["roc.json"]
+    assert roc != classification_plots(truth, predicted, probabilities, classes)["roc.json"]
+    # Boolean labels take a boolean setting; 0/1 read as text still match an integer one.
+    assert (
+        classification_metrics(
+            truth == "yes", predicted == "yes", probabilities, [False, True], True
+        )
+        == default
+    )
+
+
+def test_text_labels_match_a_number_setting():
+    from {{ cookiecutter.package_name }}.core.metrics import positive_index
+
+    assert positive_index(np.array(["0", "1"]), 0) == 0
+    assert positive_index([0, 1], None) == 1
+
+
+@pytest.mark.parametrize(
+    ("classes", "positive", "expected"),
+    [
+        (
+            ["no", "yes"],
+            True,
+            "is True, which is not a label of the target; use one of 'no', "
+            "'yes' (quote text labels",
+        ),
+        ([0, 1], 2, "is 2, which is not a label of the target; use one of 0, 1"),
+        (["a", "b", "c"], "a", "the target has 3 classes, whose metrics are macro averages"),
+    ],
+)
+def test_a_positive_class_the_target_cannot_use_is_named(classes, positive, expected):
+    from {{ cookiecutter.package_name }}.core.metrics import positive_index
+    from {{ cookiecutter.package_name }}.errors import DataError
+
+    with pytest.raises(DataError) as caught:
+        positive_index(classes, positive)
+    assert expected in str(caught.value)
+
+
 def test_multiclass_metrics_and_plots():
     truth = np.array(["a", "b", "c", "a", "b", "c"])
     probabilities = np.eye(3)[[0, 1, 2, 0, 1, 1]] * 0.8 + 0.2 / 3

@@ -5,7 +5,7 @@ import pytest
 from {{ cookiecutter.package_name }}.errors import ParamsError
 from {{ cookiecutter.package_name }}.params import CORRECTIONS, MODEL_TYPES, load_params
 
-from .conftest import PROJECT_ROOT
+from .conftest import PROJECT_ROOT, TASKS
 
 
 def test_the_shipped_params_file_loads():
@@ -116,3 +116,83 @@ def test_malformed_yaml_names_the_line(tmp_path: Path):
 def test_missing_params_file_says_where_to_run(tmp_path: Path):
     with pytest.raises(ParamsError, match="file not found; run the command from the project root"):
         load_params(tmp_path / "params.yaml")
+
+
+@pytest.mark.parametrize(
+    ("overrides", "expected"),
+    [
+        ({"modle": {"type": "ridge"}}, "unknown key `modle` at the top level"),
+        ({"model": {"typ": "random_forest"}}, "unknown key `typ` under `model`"),
+        ({"data": {"targett": "y"}}, "unknown key `targett` under `data`"),
+        ({"split": {"test_sise": 0.3}}, "unknown key `test_sise` under `split`"),
+        (
+            {"gates": {"f1": {"direction": "higher", "abs_tolerence": 0.1}}},
+            "unknown key `abs_tolerence` under `gates.f1`",
+        ),
+        (
+            {"validation": {"suggest": {"margins": 0.2}}},
+            "unknown key `margins` under `validation.suggest`",
+        ),
+        (
+            {"model": {"hyperparameters": {"random_forst": {"n_estimators": 5}}}},
+            "unknown key `random_forst` under `model.hyperparameters`",
+        ),
+        ({"paths": {"metric": "m.json"}}, "unknown key `metric` under `paths`"),
+    ],
+)
+def test_an_unknown_key_is_refused_with_the_closest_valid_one(write_params, overrides, expected):
+    with pytest.raises(ParamsError) as caught:
+        load_params(write_params(**overrides))
+    message = str(caught.value)
+    assert expected in message
+    closest = {
+        "modle": "model",
+        "typ": "type",
+        "targett": "target",
+        "test_sise": "test_size",
+        "abs_tolerence": "abs_tolerance",
+        "margins": "margin",
+        "random_forst": "random_forest",
+        "metric": "metrics",
+    }
+    key = expected.split("`")[1]
+    assert f"did you mean `{closest[key]}`?" in message
+    assert "(line " in message
+
+
+def test_an_unknown_key_with_nothing_close_lists_the_valid_keys(write_params):
+    with pytest.raises(ParamsError, match=r"unknown key `zzz` under `report`.*baseline, poster"):
+        load_params(write_params(report={"zzz": 1}))
+
+
+def test_hyperparameter_names_are_free_form(write_params):
+    params = load_params(
+        write_params(
+            TASKS["classification"],
+            model={"hyperparameters": {"logistic_regression": {"anything": 1}}},
+        )
+    )
+    assert params.model.hyperparameters["anything"] == 1
+
+
+def test_every_command_and_check_refuse_an_unknown_key(write_params, capsys):
+    from {{ cookiecutter.package_name }}.cli import main
+
+    path = write_params(modle={"type": "ridge"})
+    for command in ("check", "ingest", "report"):
+        assert main(["--params", str(path), command]) == 2
+        assert "unknown key `modle` at the top level" in capsys.readouterr().err
+
+
+def test_the_positive_class_and_kept_columns_are_read(write_params):
+    classification = TASKS["classification"]
+    params = load_params(
+        write_params(classification, data={"positive_class": "yes", "keep_columns": ["id"]})
+    )
+    assert params.data.positive_class == "yes"
+    assert params.data.keep_columns == ("id",)
+    assert load_params(write_params(classification)).data.positive_class is None
+    with pytest.raises(
+        ParamsError, match=r"`data\.positive_class` is 1 but the task is regression"
+    ):
+        load_params(write_params(task="regression", data={"positive_class": 1}))

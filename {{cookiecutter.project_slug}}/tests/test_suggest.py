@@ -2,6 +2,7 @@
 
 import argparse
 import json
+import re
 
 import pandas as pd
 import pytest
@@ -47,10 +48,13 @@ def test_the_suite_describes_own_data_with_categories_and_gaps(own):
         "premium",
     ]
     assert kinds(suite, "plan")["expect_column_values_to_be_of_type"]["type_"] == "str"
-    assert "expect_column_values_to_not_be_null" not in kinds(suite, "plan")  # it has gaps
-    assert "expect_column_values_to_not_be_null" not in kinds(suite, "income")
-    assert "expect_column_values_to_not_be_null" in kinds(suite, "region")
+    # 25 of 300 values missing: 91.7% present, less the 10% margin, rounded down.
+    assert kinds(suite, "plan")["expect_column_values_to_not_be_null"]["mostly"] == 0.82
+    assert kinds(suite, "income")["expect_column_values_to_not_be_null"]["mostly"] == 0.82
+    assert "mostly" not in kinds(suite, "region")["expect_column_values_to_not_be_null"]
     assert kinds(suite, "churned")["expect_column_values_to_be_in_set"]["value_set"] == [0, 1]
+    classes = kinds(suite, "churned")["expect_column_unique_value_count_to_be_between"]
+    assert classes == {"column": "churned", "min_value": 2}
     age = kinds(suite, "age")["expect_column_values_to_be_between"]
     assert age["min_value"] <= 18 and age["max_value"] >= 79
 
@@ -169,3 +173,50 @@ def test_every_kind_of_column_passes_its_own_suite(write_params):
         "min_value": 0,
         "max_value": 14,
     }
+
+
+def test_an_empty_feature_column_or_a_single_class_fails_the_drafted_suite(own):
+    suggested(own)
+    frame = read_source(own.data.source, own.root, own.data.target)
+    sparser = frame.copy()
+    sparser.loc[:19, "income"] = None  # 20 more gaps: still above the drafted share
+    assert validate_frame(sparser, own.suite_path).success
+
+    empty = frame.copy()
+    empty["income"] = float("nan")
+    failed = validate_frame(empty, own.suite_path).failures
+    assert [(f.expectation, f.column) for f in failed] == [
+        ("expect_column_values_to_not_be_null", "income")
+    ]
+    assert failed[0].cells()[2:4] == ["values in 82% of rows at least", "300 of 300 rows missing"]
+
+    single = frame.copy()
+    single["churned"] = 0
+    failed = validate_frame(single, own.suite_path).failures
+    assert [(f.expectation, f.column) for f in failed] == [
+        ("expect_column_unique_value_count_to_be_between", "churned")
+    ]
+
+
+@pytest.mark.parametrize(
+    ("task", "target", "expected"),
+    [
+        ("classification", [1] * 30, "target 'y' has 1 class (1); a classifier needs"),
+        ("classification", [0.5 + i / 7 for i in range(30)], "set task: regression"),
+        ("regression", ["low", "high"] * 15, "set task: classification"),
+    ],
+)
+def test_a_reference_training_cannot_use_is_refused(task, target, expected):
+    from {{ cookiecutter.package_name }}.errors import DataError
+    from {{ cookiecutter.package_name }}.params import SuggestParams
+
+    frame = pd.DataFrame({"x": range(30), "y": target})
+    with pytest.raises(DataError, match=re.escape(expected)):
+        suggest_suite(
+            frame,
+            name="s",
+            target="y",
+            task=task,
+            settings=SuggestParams(margin=0.1, max_categories=20, row_count_margin=0.5),
+            reference="ref.csv",
+        )

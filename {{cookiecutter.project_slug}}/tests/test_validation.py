@@ -45,7 +45,10 @@ def test_default_data_passes_and_the_reports_follow_the_contract(write_params, t
     ingest.run(params)
     assert validate.run(params) == 0
     report = json.loads(params.paths.validation.read_text())
-    assert set(report) == CONTRACT
+    assert set(report) == CONTRACT | {"training_checks"}
+    assert report["training_checks"] == 1 + len(
+        json.loads(params.paths.features.read_text())["numeric"]
+    )
     assert report["success"] is True and report["failed"] == 0 and report["failures"] == []
     assert report["suite"] == params.validation.suite and report["evaluated"] > 20
     assert report["data"] == "data/raw/data.parquet"
@@ -226,3 +229,91 @@ def test_a_batch_is_checked_for_structure_and_labels_not_for_size_or_ranges(clas
         bad_labels, classification.suite_path, batch_target=classification.data.target
     )
     assert [failure.column for failure in result.failures] == ["target"]
+
+
+OWN_DATA = {"data": {"source": "data/input/customers.csv", "target": "churned"}}
+
+
+@pytest.fixture
+def own_project(write_params, mixed_csv):
+    """Own data with a suite drafted from it, as the README's own-data steps leave it."""
+    params = load_params(
+        write_params(TASKS["classification"], OWN_DATA, validation={"suite": "customers"})
+    )
+    suggest_run(params)
+    return params, mixed_csv
+
+
+def test_a_single_class_target_stops_the_pipeline_at_validate(own_project, capsys):
+    params, csv = own_project
+    frame = pd.read_csv(csv)
+    frame["churned"] = 0
+    frame.to_csv(csv, index=False)
+    ingest.run(params)
+    assert validate.run(params) == 1
+    report = json.loads(params.paths.validation.read_text())
+    failed = {(f["expectation"], f["column"]) for f in report["failures"]}
+    assert failed == {
+        ("expect_column_unique_value_count_to_be_between", "churned"),
+        ("training:target_has_two_classes", "churned"),
+    }
+    training = next(f for f in report["failures"] if f["expectation"].startswith("training:"))
+    assert training["observed"] == "target 'churned' has 1 class (0)"
+    assert "two classes" in training["fix"]
+    out = capsys.readouterr().out
+    assert "FAILED: 1 of 21 expectations of suite 'customers' and 1 of 6 checks" in out
+    assert "Training needs: target 'churned' has 1 class (0); a classifier needs" in out
+    assert "Training needs" in params.paths.validation_summary.read_text()
+
+
+def test_an_empty_feature_column_stops_the_pipeline_at_validate(own_project):
+    params, csv = own_project
+    frame = pd.read_csv(csv)
+    frame["income"] = np.nan
+    frame.to_csv(csv, index=False)
+    ingest.run(params)
+    assert validate.run(params) == 1
+    report = json.loads(params.paths.validation.read_text())
+    assert [(f["expectation"], f["column"]) for f in report["failures"]] == [
+        ("expect_column_values_to_not_be_null", "income")
+    ]
+
+
+def test_a_class_with_one_row_and_a_listed_empty_feature_fail_the_training_checks(
+    own_project, write_params
+):
+    params, csv = own_project
+    params = load_params(
+        write_params(
+            TASKS["classification"],
+            OWN_DATA,
+            validation={"suite": "customers"},
+            data={"numeric_features": ["age", "income"], "categorical_features": ["plan"]},
+        )
+    )
+    frame = pd.read_csv(csv)
+    frame.loc[0, "churned"] = 2  # a third class with one row
+    frame["income"] = np.nan
+    frame.to_csv(csv, index=False)
+    ingest.run(params)
+    assert validate.run(params) == 1
+    training = {
+        f["expectation"]: f
+        for f in json.loads(params.paths.validation.read_text())["failures"]
+        if f["expectation"].startswith("training:")
+    }
+    assert set(training) == {
+        "training:target_classes_have_enough_rows",
+        "training:feature_has_values",
+    }
+    assert training["training:target_classes_have_enough_rows"]["unexpected_values"] == [2]
+    assert training["training:feature_has_values"]["column"] == "income"
+
+
+def test_a_monitoring_batch_of_one_class_is_not_held_to_the_class_count(own_project):
+    params, csv = own_project
+    batch = pd.read_csv(csv).head(50)
+    batch["churned"] = 1  # a small batch of one class is a fine batch to monitor
+    assert validate_frame(batch, params.suite_path, batch_target="churned").success
+    # ...but not as data to train on: `validate --data` checks it as a data set.
+    assert not validate_frame(batch, params.suite_path).success

@@ -11,7 +11,9 @@ A command module defines `run(params, args) -> int | None` and may define
 from __future__ import annotations
 
 import argparse
+import ast
 import importlib
+import importlib.util
 import sys
 from collections.abc import Sequence
 
@@ -55,20 +57,41 @@ def _module(name: str):
     return importlib.import_module(f".{module_name(name)}", __package__)
 
 
+def _declares_options(name: str) -> bool:
+    """Whether a command's module defines `add_arguments`, read from its source.
+
+    A command without options (the stages but validate) is then not imported to
+    build the parser, so its `--help` never pays for pandas, MLflow or GX.
+    """
+    spec = importlib.util.find_spec(f".{module_name(name)}", __package__)
+    if spec is None or spec.origin is None:
+        return True
+    with open(spec.origin, encoding="utf-8") as source:
+        tree = ast.parse(source.read())
+    return any(
+        isinstance(node, ast.FunctionDef) and node.name == "add_arguments" for node in tree.body
+    )
+
+
 def build_parser(argv: Sequence[str]) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         description="Pipeline stages and tools of this project. "
         "Run the whole pipeline with `dvc repro`.",
     )
-    parser.add_argument(
-        "--params", default=DEFAULT_PARAMS_FILE, help="path to params.yaml (default: %(default)s)"
-    )
+    params_help = "path to params.yaml (default: %(default)s)"
+    parser.add_argument("--params", default=DEFAULT_PARAMS_FILE, help=params_help)
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     chosen = next((arg for arg in argv if arg in COMMANDS), None)
     for name, summary in COMMANDS.items():
         sub = commands.add_parser(name, help=summary, description=summary)
+        # --params may come after the command name too; SUPPRESS keeps the one given first.
+        sub.add_argument(
+            "--params",
+            default=argparse.SUPPRESS,
+            help=f"path to params.yaml (default: {DEFAULT_PARAMS_FILE})",
+        )
         # Only the chosen command's module is imported to describe its options.
-        if name == chosen:
+        if name == chosen and _declares_options(name):
             add_arguments = getattr(_module(name), "add_arguments", None)
             if add_arguments is not None:
                 add_arguments(sub)

@@ -6,6 +6,7 @@ value fails before any work starts, with the key and the fix in the message.
 
 from __future__ import annotations
 
+import difflib
 import re
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -37,6 +38,10 @@ class DataParams:
     target: str
     numeric_features: tuple[str, ...] | None
     categorical_features: tuple[str, ...] | None
+    # Columns kept as features although they look like identifiers or dates.
+    keep_columns: tuple[str, ...] = ()
+    # The label binary metrics score as positive; None: the label that sorts last.
+    positive_class: str | int | float | bool | None = None
 
 
 @dataclass(frozen=True)
@@ -146,6 +151,101 @@ class Params:
         return self.paths.gx / "expectations" / f"{self.validation.suite}.json"
 
 
+class _AnyKey:
+    """A mapping whose keys are names the user chooses (metrics); each value follows `value`."""
+
+    def __init__(self, value: Any):
+        self.value = value
+
+
+GATE_RULE_KEYS = ("direction", "abs_tolerance", "rel_tolerance", "gate")
+ALL_MODEL_TYPES = tuple(dict.fromkeys(name for types in MODEL_TYPES.values() for name in types))
+# Every key params.yaml may hold: a dict lists the keys of a section, None is a value
+# whose content the section's reader checks (hyperparameter names are checked against
+# the estimator at train time).
+SCHEMA: dict[str, Any] = {
+    "task": None,
+    "data": dict.fromkeys(
+        (
+            "source",
+            "target",
+            "numeric_features",
+            "categorical_features",
+            "keep_columns",
+            "positive_class",
+        )
+    ),
+    "split": dict.fromkeys(("test_size", "seed", "stratify")),
+    "model": {"type": None, "hyperparameters": dict.fromkeys(ALL_MODEL_TYPES)},
+    "gates": _AnyKey(dict.fromkeys(GATE_RULE_KEYS)),
+    "monitoring": dict.fromkeys(
+        ("batch", "alpha", "correction", "psi_threshold", "psi_bins", "drift_share")
+    ),
+    "report": dict.fromkeys(("baseline", "poster", "publish_images")),
+    "validation": {
+        "suite": None,
+        "suggest": dict.fromkeys(("margin", "max_categories", "row_count_margin")),
+    },
+    "mlflow": dict.fromkeys(("experiment", "tracking_uri")),
+    "registry": dict.fromkeys(("model_name", "alias", "previous_alias", "serve_timeout")),
+    "paths": dict.fromkeys(PATH_KEYS),
+}
+
+
+def _unknown_key(node: Any, schema: Any, where: tuple[str, ...] = ()) -> tuple[str, ...] | None:
+    """The path of the first key of `node` that `schema` does not know, if any."""
+    if not isinstance(node, dict):
+        return None
+    for key, value in node.items():
+        if isinstance(schema, _AnyKey):
+            inner = schema.value
+        elif isinstance(schema, dict):
+            if key not in schema:
+                return (*where, str(key))
+            inner = schema[key]
+        else:
+            return None
+        found = _unknown_key(value, inner, (*where, str(key)))
+        if found:
+            return found
+    return None
+
+
+def _line_of(text: str, keys: tuple[str, ...]) -> int | None:
+    """The line of a key in the YAML text (1-based), by walking the composed document."""
+    node = yaml.compose(text, Loader=yaml.SafeLoader)
+    line = None
+    for key in keys:
+        if not isinstance(node, yaml.MappingNode):
+            return line
+        match = next((pair for pair in node.value if str(pair[0].value) == key), None)
+        if match is None:
+            return line
+        line = match[0].start_mark.line + 1
+        node = match[1]
+    return line
+
+
+def check_keys(path: Path, document: dict[str, Any], text: str) -> None:
+    """Refuse a key params.yaml does not use: a typo would otherwise be silently ignored."""
+    unknown = _unknown_key(document, SCHEMA)
+    if unknown is None:
+        return
+    *parents, key = unknown
+    schema: Any = SCHEMA
+    for part in parents:
+        schema = schema.value if isinstance(schema, _AnyKey) else schema[part]
+    valid = list(schema)
+    close = difflib.get_close_matches(key, valid, n=1, cutoff=0.6)
+    hint = f"did you mean `{close[0]}`?" if close else "remove it or fix its name;"
+    where = f"under `{'.'.join(parents)}`" if parents else "at the top level"
+    line = _line_of(text, tuple(unknown))
+    at = f" (line {line})" if line else ""
+    raise ParamsError(
+        f"{path}: unknown key `{key}` {where}{at}; {hint} the keys there are {', '.join(valid)}"
+    )
+
+
 class _Reader:
     """Reads keys from one parsed params file and names the file and key on failure."""
 
@@ -165,6 +265,12 @@ class _Reader:
                 raise self.fail(".".join(walked), "is missing", "add it (see the README)")
             node = node[part]
         return node
+
+    def optional(self, key: str) -> Any:
+        """The value of a key that may be left out (None then)."""
+        section, _, name = key.rpartition(".")
+        node = self.get(section) if section else self.document
+        return node.get(name) if isinstance(node, dict) else None
 
     def text(self, key: str) -> str:
         value = self.get(key)
@@ -222,12 +328,7 @@ def _gates(read: _Reader) -> dict[str, MetricRule]:
     rules = {}
     for name, rule in section.items():
         key = f"gates.{name}"
-        if not isinstance(rule, dict) or set(rule) - {
-            "direction",
-            "abs_tolerance",
-            "rel_tolerance",
-            "gate",
-        }:
+        if not isinstance(rule, dict):
             raise read.fail(
                 key,
                 f"must be a mapping of direction, abs_tolerance, rel_tolerance "
@@ -319,12 +420,37 @@ def _validation(read: _Reader) -> ValidationParams:
     )
 
 
-def _data(read: _Reader) -> DataParams:
+def _positive_class(read: _Reader, task: str) -> str | int | float | bool | None:
+    value = read.optional("data.positive_class")
+    if value is None:
+        return None
+    if task != "classification":
+        raise read.fail(
+            "data.positive_class",
+            f"is {value!r} but the task is {task}",
+            "set it to null (it names the positive label of a classification target)",
+        )
+    if not isinstance(value, str | int | float | bool) or value == "":
+        raise read.fail(
+            "data.positive_class",
+            f"must be one label of the target, got {value!r}",
+            "write the label, quoted if it is text (e.g. 'yes')",
+        )
+    return value
+
+
+def _data(read: _Reader, task: str) -> DataParams:
     data = DataParams(
         source=read.text("data.source"),
         target=read.text("data.target"),
         numeric_features=read.names("data.numeric_features"),
         categorical_features=read.names("data.categorical_features"),
+        keep_columns=(
+            read.names("data.keep_columns") or ()
+            if read.optional("data.keep_columns") is not None
+            else ()
+        ),
+        positive_class=_positive_class(read, task),
     )
     if (data.numeric_features is None) != (data.categorical_features is None):
         raise read.fail(
@@ -399,7 +525,7 @@ def _paths(read: _Reader, root: Path) -> Paths:
     return Paths(**{key: root / read.text(f"paths.{key}") for key in PATH_KEYS})
 
 
-def _document(path: Path) -> dict[str, Any]:
+def _document(path: Path) -> tuple[dict[str, Any], str]:
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
@@ -415,20 +541,21 @@ def _document(path: Path) -> dict[str, Any]:
         raise ParamsError(f"{path}: not valid YAML{where}; fix the syntax ({error})") from None
     if not isinstance(document, dict):
         raise ParamsError(f"{path}: expected a mapping of keys at the top level; see the README")
-    return document
+    return document, text
 
 
 def load_params(path: str | Path = DEFAULT_PARAMS_FILE) -> Params:
     """Parse and validate params.yaml; paths in it are taken relative to its folder."""
     path = Path(path)
-    document = _document(path)
+    document, text = _document(path)
+    check_keys(path, document, text)
     read = _Reader(path, document)
     task = read.choice("task", TASKS)
     root = path.resolve().parent
     return Params(
         root=root,
         task=task,
-        data=_data(read),
+        data=_data(read, task),
         split=_split(read),
         model=_model(read, task),
         validation=_validation(read),

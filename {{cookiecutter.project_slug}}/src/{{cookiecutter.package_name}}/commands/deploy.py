@@ -21,22 +21,16 @@ import argparse
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..core import gates
 from ..core.release import PROMOTED_TAG, Release, decide
 from ..errors import ProjectError
 from ..integrations import dvc, git, serving
-from ..integrations import mlflow as tracking
-from ..integrations.registry import (
-    Provenance,
-    Registry,
-    RegistryError,
-    collect_provenance,
-    metrics_from_tags,
-    registry_errors,
-    require_tracking_server,
-)
 from ..params import Params
+
+if TYPE_CHECKING:  # MLflow is imported when a deploy runs, so `--help` answers at once.
+    from ..integrations.registry import Provenance, Registry
 
 REFUSED = 1
 
@@ -81,6 +75,8 @@ def champion_gate(
     params: Params, registry: Registry, provenance: Provenance, say: Callable[[str], None] = print
 ) -> bool:
     """Report the comparison with production; True if the candidate may replace it."""
+    from ..integrations.registry import RegistryError, metrics_from_tags
+
     alias = params.registry.alias
     champion = registry.holder(alias)
     if champion is None:
@@ -111,6 +107,8 @@ def champion_gate(
 
 
 def run(params: Params, args: argparse.Namespace) -> int:
+    from ..integrations.registry import registry_errors
+
     say = Transcript()
     try:
         with registry_errors():
@@ -124,6 +122,14 @@ def run(params: Params, args: argparse.Namespace) -> int:
 
 
 def release(params: Params, args: argparse.Namespace, say: Callable[[str], None]) -> int:
+    from ..integrations import mlflow as tracking
+    from ..integrations.registry import (
+        Registry,
+        RegistryError,
+        collect_provenance,
+        require_tracking_server,
+    )
+
     require_tracking_server()
     commit = git.git_commit(params.root)
     dvc.require_in_sync(params.root)

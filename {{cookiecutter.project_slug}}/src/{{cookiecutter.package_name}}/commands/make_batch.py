@@ -26,6 +26,17 @@ def _assignment(text: str) -> tuple[str, str]:
     return name, value
 
 
+def _factor(text: str) -> tuple[str, float]:
+    name, value = _assignment(text)
+    try:
+        number = float(value)
+    except ValueError:
+        number = float("nan")
+    if number != number or number in (float("inf"), float("-inf")):
+        raise argparse.ArgumentTypeError(f"{text!r}: K must be a number, as in {name}=1.5")
+    return name, number
+
+
 def _share(text: str) -> float:
     try:
         value = float(text)
@@ -41,7 +52,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int, default=0, help="random seed (default: %(default)s)")
     parser.add_argument(
         "--shift-mean",
-        type=_assignment,
+        type=_factor,
         action="append",
         default=[],
         metavar="FEATURE=K",
@@ -49,7 +60,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--shift-scale",
-        type=_assignment,
+        type=_factor,
         action="append",
         default=[],
         metavar="FEATURE=K",

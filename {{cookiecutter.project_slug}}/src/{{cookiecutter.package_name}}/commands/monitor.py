@@ -83,7 +83,9 @@ def batch_performance(params: Params, batch: pd.DataFrame, features: Features) -
     model = load_model(params.paths.model)
     inputs, target = model_inputs(labelled, features), labelled[features.target]
     try:
-        scores = score(model, inputs, target, params.task).scores
+        scores = score(
+            model, inputs, target, params.task, positive_class=params.data.positive_class
+        ).scores
     except (TypeError, ValueError) as error:
         raise DataError(
             f"cannot score the model on the batch's {features.target!r} column ({error}); "

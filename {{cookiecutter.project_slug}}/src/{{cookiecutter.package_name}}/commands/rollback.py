@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import argparse
 
-from ..integrations import mlflow as tracking
-from ..integrations.registry import Registry, RegistryError, registry_errors
 from ..params import Params
 
 
@@ -24,11 +22,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(params: Params, args: argparse.Namespace) -> int:
+    # MLflow is imported when a rollback runs, so `--help` answers at once.
+    from ..integrations.registry import registry_errors
+
     with registry_errors():
         return restore(params, args)
 
 
 def restore(params: Params, args: argparse.Namespace) -> int:
+    from ..integrations import mlflow as tracking
+    from ..integrations.registry import Registry, RegistryError
+
     wanted = (args.version or "").strip()
     if wanted and not wanted.isdigit():
         raise RegistryError(f"--version must be a version number, got {wanted!r}")

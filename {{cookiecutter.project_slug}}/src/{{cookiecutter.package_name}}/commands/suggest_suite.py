@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from ..core.features import resolve_features
 from ..core.suites import render, suggest_suite
 from ..errors import DataError, ProjectError
 from ..io import read_data, read_source, shown, write_text
@@ -59,6 +60,10 @@ def run(params: Params, args: argparse.Namespace | None = None) -> None:
         reference=reference,
     )
     write_text(target_path, render(suite))
+    if params.data.numeric_features is None:
+        note = resolve_features(frame, params.data).exclusion_note()
+        if note:
+            print(f"suggest-suite: {note}")
     print(
         f"suggest-suite: {len(suite['expectations'])} expectations for {frame.shape[1]} columns "
         f"from {reference} ({len(frame)} rows) -> {display}\n"

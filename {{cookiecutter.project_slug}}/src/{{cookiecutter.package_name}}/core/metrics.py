@@ -9,6 +9,8 @@ import numpy as np
 from sklearn import metrics as skm
 from sklearn.preprocessing import label_binarize
 
+from ..errors import DataError
+
 CLASSIFICATION_METRICS = ("accuracy", "precision", "recall", "f1", "roc_auc")
 REGRESSION_METRICS = ("rmse", "mae", "r2")
 DIGITS = 6
@@ -18,12 +20,49 @@ def _rounded(values: dict[str, float]) -> dict[str, float]:
     return {name: round(float(value), DIGITS) for name, value in values.items()}
 
 
-def classification_metrics(y_true, y_pred, probabilities: np.ndarray, classes) -> dict[str, float]:
-    """Binary data scores the second class as positive; more classes use macro averages."""
+def positive_index(classes, positive: Any = None) -> int:
+    """Which of two classes is scored as positive: `positive` (data.positive_class), or
+    the one that sorts last when it is None (the model's classes are sorted)."""
+    if len(classes) != 2:
+        if positive is not None:
+            raise DataError(
+                f"params.yaml `data.positive_class` is {positive!r} but the target has "
+                f"{len(classes)} classes, whose metrics are macro averages; set it to null"
+            )
+        return -1
+    if positive is None:
+        return 1
+    labels = [_label(label) for label in classes]
+    for matches in (
+        lambda label: type(label) is type(positive) and label == positive,
+        lambda label: str(label) == str(positive),
+    ):
+        found = [index for index, label in enumerate(labels) if matches(label)]
+        if len(found) == 1:
+            return found[0]
+    quote = (
+        " (quote text labels: YAML reads yes/no as true/false)"
+        if isinstance(positive, bool)
+        else ""
+    )
+    raise DataError(
+        f"params.yaml `data.positive_class` is {positive!r}, which is not a label of the "
+        f"target; use one of {', '.join(repr(label) for label in labels)}{quote}"
+    )
+
+
+def classification_metrics(
+    y_true, y_pred, probabilities: np.ndarray, classes, positive: Any = None
+) -> dict[str, float]:
+    """Two classes score one as positive (see positive_index); more use macro averages."""
     binary = len(classes) == 2
-    averaging = {"average": "binary", "pos_label": classes[1]} if binary else {"average": "macro"}
+    index = positive_index(classes, positive)
+    averaging = (
+        {"average": "binary", "pos_label": classes[index]} if binary else {"average": "macro"}
+    )
     if binary:
-        roc_auc = skm.roc_auc_score(y_true, probabilities[:, 1])
+        truth = np.asarray(y_true) == classes[index]
+        roc_auc = skm.roc_auc_score(truth, probabilities[:, index])
     else:
         roc_auc = skm.roc_auc_score(
             y_true, probabilities, multi_class="ovr", average="macro", labels=classes
@@ -53,14 +92,17 @@ def _label(value: Any) -> Any:
     return value.item() if isinstance(value, np.generic) else value
 
 
-def classification_plots(y_true, y_pred, probabilities, classes) -> dict[str, list[dict]]:
+def classification_plots(
+    y_true, y_pred, probabilities, classes, positive: Any = None
+) -> dict[str, list[dict]]:
     """Per-row records for DVC's confusion template; a ROC curve (micro-averaged if multiclass)."""
     confusion = [
         {"actual": str(_label(a)), "predicted": str(_label(p))}
         for a, p in zip(y_true, y_pred, strict=True)
     ]
     if len(classes) == 2:
-        fpr, tpr, _ = skm.roc_curve(y_true, probabilities[:, 1], pos_label=classes[1])
+        index = positive_index(classes, positive)
+        fpr, tpr, _ = skm.roc_curve(y_true, probabilities[:, index], pos_label=classes[index])
     else:
         truth = label_binarize(y_true, classes=classes)
         fpr, tpr, _ = skm.roc_curve(truth.ravel(), probabilities.ravel())
@@ -90,19 +132,25 @@ class Assessment:
     plots: dict[str, list[dict]]
 
 
-def score(model, inputs, target, task: str, *, plots: bool = False) -> Assessment:
+def score(
+    model, inputs, target, task: str, *, plots: bool = False, positive_class: Any = None
+) -> Assessment:
     """Score a fitted scikit-learn model on labelled rows, the same way for every caller.
 
     `evaluate` (the test set, with plots) and `monitor` (a labelled batch) both come here.
+    `positive_class` is data.positive_class (None: the label that sorts last).
     """
     target = np.asarray(target)
     predictions = model.predict(inputs)
     if task == "classification":
         classes = list(model.classes_)
         probabilities = model.predict_proba(inputs)
+        positive = positive_class
         return Assessment(
-            classification_metrics(target, predictions, probabilities, classes),
-            classification_plots(target, predictions, probabilities, classes) if plots else {},
+            classification_metrics(target, predictions, probabilities, classes, positive),
+            classification_plots(target, predictions, probabilities, classes, positive)
+            if plots
+            else {},
         )
     return Assessment(
         regression_metrics(target, predictions),

@@ -1,9 +1,10 @@
 """Drafting a GX expectation suite from reference data, as the JSON document GX stores.
 
 GX Core 1.x has no profiler, so this writes a first suite from what the data
-shows: its exact columns, their types, which columns have no missing values,
-numeric bounds widened by a margin, the value sets of low-cardinality text
-columns, the target's classes (or range) and a band of row counts. The output
+shows: its exact columns, their types, the share of values each column must
+have (all of them when the reference misses none), numeric bounds widened by a
+margin, the value sets of low-cardinality text columns, the target's classes
+(two at least) or range, and a band of row counts. The output
 has no ids or timestamps: the same data always gives the same bytes, so a
 regenerated suite shows up in review as a clean diff.
 """
@@ -18,7 +19,7 @@ import pandas as pd
 
 from ..errors import DataError
 from ..params import SuggestParams
-from .features import is_numeric
+from .features import is_numeric, looks_like_identifier, target_problems
 
 NUMERIC_TYPE_LIST = ["float64", "int64"]
 
@@ -70,6 +71,18 @@ def numeric_bounds(series: pd.Series, margin: float) -> tuple[int | float, int |
     return _outward(padded_low, step, down=True), _outward(padded_high, step, down=False)
 
 
+def _present_share(series: pd.Series) -> float:
+    return float(series.notna().mean()) if len(series) else 0.0
+
+
+def _mostly(present: float, margin: float) -> float:
+    """The share of values a column must have: the reference's, less `margin` of it.
+
+    Rounded down to a hundredth, and above 0 so an entirely empty column fails.
+    """
+    return max(math.floor(present * (1 - margin) * 100) / 100, 0.01)
+
+
 def _type_expectation(column: str, series: pd.Series) -> dict[str, Any] | None:
     if is_numeric(series):
         # Numbers may be read as integers in one file and floats in the next
@@ -113,6 +126,12 @@ def suggest_suite(
     """A suite (as the JSON document GX stores) that the reference frame passes."""
     if frame.empty:
         raise DataError(f"{reference} has no rows; a suite needs reference data with rows")
+    problems = target_problems(frame[target], task) if target in frame.columns else []
+    if problems:
+        raise DataError(
+            f"{reference}: {problems[0].observed}; {problems[0].fix} "
+            "(a suite drafted from this data would let it through)"
+        )
     rows = len(frame)
     expectations = [
         _expect(
@@ -132,10 +151,20 @@ def suggest_suite(
         typed = _type_expectation(column, series)
         if typed:
             expectations.append(typed)
-        if series.notna().all():
+        present = _present_share(series)
+        if present == 1:
             expectations.append(_expect("expect_column_values_to_not_be_null", column=column))
+        elif present > 0:
+            expectations.append(
+                _expect(
+                    "expect_column_values_to_not_be_null",
+                    {"observed": {"present_share": round(present, 4)}},
+                    column=column,
+                    mostly=_mostly(present, settings.margin),
+                )
+            )
         is_classes = column == target and task == "classification"
-        if is_numeric(series) and not is_classes:
+        if is_numeric(series) and not is_classes and not looks_like_identifier(series):
             bounds = numeric_bounds(series, settings.margin)
             if bounds is not None:
                 observed = {"min": _number(series.min()), "max": _number(series.max())}
@@ -156,6 +185,16 @@ def suggest_suite(
                     "expect_column_values_to_be_in_set",
                     column=column,
                     value_set=_sorted_values(series),
+                )
+            )
+        if is_classes:
+            # A classifier needs two classes at least; fewer passes the value set above.
+            expectations.append(
+                _expect(
+                    "expect_column_unique_value_count_to_be_between",
+                    {"observed": int(series.nunique(dropna=True))},
+                    column=column,
+                    min_value=2,
                 )
             )
     return {

@@ -49,15 +49,17 @@ class Failure:
     expected: Any
     observed: Any
     unexpected_values: list[Any]
+    fix: str | None = None  # what to do, for the checks of what training needs
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        described = {
             "expectation": self.expectation,
             "column": self.column,
             "expected": self.expected,
             "observed": self.observed,
             "unexpected_values": self.unexpected_values,
         }
+        return {**described, "fix": self.fix} if self.fix else described
 
     def cells(self) -> list[str]:
         """The failure as short table cells: expectation, column, expected, observed, examples."""
@@ -80,9 +82,11 @@ class ValidationResult:
     data: str
     evaluated: int
     failures: tuple[Failure, ...]
+    # Checks of what training needs, run beside the suite (see with_training_checks).
+    training_checks: int = 0
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        described = {
             "success": self.success,
             "suite": self.suite,
             "data": self.data,
@@ -90,16 +94,35 @@ class ValidationResult:
             "failed": len(self.failures),
             "failures": [failure.to_dict() for failure in self.failures],
         }
+        if self.training_checks:
+            described["training_checks"] = self.training_checks
+        return described
+
+    def _counts(self) -> tuple[int, int]:
+        """Failed expectations of the suite, failed training checks."""
+        training = sum(1 for failure in self.failures if failure.fix)
+        return len(self.failures) - training, training
 
     def headline(self) -> str:
+        training = (
+            f" and {self.training_checks} checks of what training needs"
+            if self.training_checks
+            else ""
+        )
         if self.success:
             return (
-                f"passed: all {self.evaluated} expectations of suite {self.suite!r} "
+                f"passed: all {self.evaluated} expectations of suite {self.suite!r}{training} "
                 f"hold on {self.data}"
             )
+        failed, failed_training = self._counts()
+        training = ""
+        if failed_training:
+            training = (
+                f" and {failed_training} of {self.training_checks} checks of what training needs"
+            )
         return (
-            f"FAILED: {len(self.failures)} of {self.evaluated} expectations of suite "
-            f"{self.suite!r} do not hold on {self.data}"
+            f"FAILED: {failed} of {self.evaluated} expectations of suite "
+            f"{self.suite!r}{training} do not hold on {self.data}"
         )
 
     def _shown_and_notes(self) -> tuple[list[Failure], list[str]]:
@@ -113,6 +136,11 @@ class ValidationResult:
         notes = []
         if folded:
             notes.append(f"(and {folded} expectations on the missing columns)")
+        notes += [
+            f"Training needs: {failure.observed}; {failure.fix}."
+            for failure in self.failures
+            if failure.fix
+        ]
         columns = next(
             (f for f in self.failures if f.expectation == "expect_table_columns_to_match_set"),
             None,
@@ -150,7 +178,13 @@ class ValidationResult:
             + (
                 f"all {self.evaluated} expectations hold."
                 if self.success
-                else f"{len(self.failures)} of {self.evaluated} expectations failed."
+                else f"{self._counts()[0]} of {self.evaluated} expectations failed."
+            )
+            + (
+                f" Checks of what training needs: {self._counts()[1]} of "
+                f"{self.training_checks} failed."
+                if self.training_checks
+                else ""
             ),
         ]
         if self.failures:
@@ -169,7 +203,9 @@ def _shorten(text: str, limit: int = 60) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
-def _describe_expected(expectation: str, expected: dict[str, Any]) -> str:
+def _describe_expected(expectation: str, expected: Any) -> str:
+    if isinstance(expected, str):
+        return expected
     if "min_value" in expected or "max_value" in expected:
         low, high = expected.get("min_value"), expected.get("max_value")
         unit = " rows" if expectation == "expect_table_row_count_to_be_between" else ""
@@ -188,14 +224,16 @@ def _describe_expected(expectation: str, expected: dict[str, Any]) -> str:
         exactly = "exactly " if expected.get("exact_match", True) else ""
         return f"{exactly}the {len(expected['column_set'])} columns of the suite"
     if expectation == "expect_column_values_to_not_be_null":
-        return "no missing values"
+        mostly = expected.get("mostly")
+        return f"values in {mostly:.0%} of rows at least" if mostly else "no missing values"
     return _shorten(json.dumps(expected, sort_keys=True))
 
 
 def _describe_observed(expectation: str, observed: Any) -> str:
     if isinstance(observed, dict):
         if "unexpected_count" in observed:
-            return f"{observed['unexpected_count']} of {observed['element_count']} rows"
+            missing = " missing" if expectation == "expect_column_values_to_not_be_null" else ""
+            return f"{observed['unexpected_count']} of {observed['element_count']} rows{missing}"
         if "missing" in observed or "unexpected" in observed:
             parts = [
                 f"{label}: {', '.join(observed[label])}"
@@ -259,6 +297,10 @@ BATCH_EXEMPT = frozenset(
     {"expect_column_values_to_be_between", "expect_column_values_to_be_in_set"}
 )
 
+# A small batch may hold one class only: the classes a model needs are checked on the
+# training data, not on each batch.
+BATCH_EXEMPT_TARGET = frozenset({"expect_column_unique_value_count_to_be_between"})
+
 
 def for_batch(document: dict[str, Any], columns: Iterable[str], target: str) -> dict[str, Any]:
     """The suite as it applies to a batch: structure (columns, types, gaps) and its labels.
@@ -273,6 +315,8 @@ def for_batch(document: dict[str, Any], columns: Iterable[str], target: str) -> 
         if item.get("type") == "expect_table_row_count_to_be_between":
             continue
         if item.get("type") in BATCH_EXEMPT and column != target:
+            continue
+        if item.get("type") in BATCH_EXEMPT_TARGET:
             continue
         if column == target and not labelled:
             continue
@@ -478,6 +522,35 @@ def validate_frame(
         data=data,
         evaluated=int(outcome.statistics["evaluated_expectations"]),
         failures=tuple(_failure(result, frame) for result in failed),
+    )
+
+
+def with_training_checks(
+    result: ValidationResult, problems: Iterable[Any], evaluated: int
+) -> ValidationResult:
+    """The result with the checks of what training needs (core.features.Problem) added.
+
+    GX has no expectation for rows per class, so these checks run beside the suite and
+    are reported in the same table and JSON, as `training:<check>` rows.
+    """
+    failures = tuple(
+        Failure(
+            f"training:{problem.check}",
+            problem.column,
+            problem.expected,
+            problem.observed,
+            [plain(value) for value in problem.examples],
+            problem.fix,
+        )
+        for problem in problems
+    )
+    return ValidationResult(
+        success=result.success and not failures,
+        suite=result.suite,
+        data=result.data,
+        evaluated=result.evaluated,
+        failures=result.failures + failures,
+        training_checks=result.training_checks + evaluated,
     )
 
 

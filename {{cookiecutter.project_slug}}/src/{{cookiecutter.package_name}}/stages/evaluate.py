@@ -19,6 +19,7 @@ def run(params: Params, args: object = None) -> None:
         paths.features,
         paths.model,
         params.task,
+        positive_class=params.data.positive_class,
         metrics_out=paths.metrics,
         plots_out=paths.plots,
     )
@@ -38,6 +39,7 @@ def evaluate(
     model_dir: Path,
     task: str,
     *,
+    positive_class: object = None,
     metrics_out: Path,
     plots_out: Path,
 ) -> dict[str, float]:
@@ -45,7 +47,14 @@ def evaluate(
     test = read_table(test_file, "split")
     features = read_features(features_file)
     model = tracking.load_model(model_dir)
-    assessment = score(model, model_inputs(test, features), test[features.target], task, plots=True)
+    assessment = score(
+        model,
+        model_inputs(test, features),
+        test[features.target],
+        task,
+        plots=True,
+        positive_class=positive_class,
+    )
     with atomic_path(plots_out) as staged:
         staged.mkdir()
         for name, records in assessment.plots.items():

@@ -24,6 +24,9 @@ def ingest(data: DataParams, root: Path, *, raw_out: Path, features_out: Path) -
     features = resolve_features(frame, data)
     write_table(frame, raw_out)
     write_features(features, features_out)
+    note = features.exclusion_note()
+    if note:
+        print(f"ingest: {note}")
     print(
         f"ingest: {len(frame)} rows x {frame.shape[1]} columns from {data.source} "
         f"({len(features.numeric)} numeric, {len(features.categorical)} categorical features) "

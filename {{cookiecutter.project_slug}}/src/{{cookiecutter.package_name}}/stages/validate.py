@@ -1,8 +1,9 @@
 """validate: the data gate. Check data against the GX suite; exit 1 if any expectation fails.
 
-Without --data it checks the ingested data (paths.raw) and writes the reports
-that dvc.yaml declares; `split` depends on them, so a failure stops the
-pipeline before a model is trained. With --data it checks any CSV or Parquet
+Without --data it checks the ingested data (paths.raw) and what training needs of
+it (core.features.training_problems), and writes the reports that dvc.yaml
+declares; `split` depends on them, so a failure stops the pipeline before a
+model is trained. With --data it checks any CSV or Parquet
 batch with the same suite and writes reports only where asked.
 """
 
@@ -11,8 +12,9 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from ..integrations.gx import validate_frame
-from ..io import read_data, read_table, shown, write_json, write_text
+from ..core.features import training_problems
+from ..integrations.gx import validate_frame, with_training_checks
+from ..io import read_data, read_features, read_table, shown, write_json, write_text
 from ..params import Params
 
 
@@ -51,6 +53,7 @@ def run(params: Params, args: argparse.Namespace | None = None) -> int:
         from_pipeline=batch is None,
         json_out=json_out,
         markdown_out=markdown_out,
+        training=(params.paths.features, params.task) if batch is None else None,
     )
 
 
@@ -62,10 +65,21 @@ def validate(
     from_pipeline: bool,
     json_out: Path | None,
     markdown_out: Path | None,
+    training: tuple[Path, str] | None = None,
 ) -> int:
-    """Check `data` (the ingested Parquet file, or any batch) with the suite file `suite`."""
+    """Check `data` (the ingested Parquet file, or any batch) with the suite file `suite`.
+
+    With `training` (the features file and the task) it also checks what training
+    needs that GX cannot express (rows per class, a target that fits the task, no
+    empty feature), and reports those checks with the suite's.
+    """
     frame = read_table(data, "ingest") if from_pipeline else read_data(data, f"--data {data}")
     result = validate_frame(frame, suite, data=shown(data, root))
+    if training is not None:
+        features_file, task = training
+        features = read_features(features_file)
+        problems = training_problems(frame, features, task)
+        result = with_training_checks(result, problems, evaluated=1 + len(features.columns))
     if json_out is not None:
         write_json(json_out, result.to_dict())
     if markdown_out is not None:
