@@ -34,6 +34,7 @@ GOOD = {
     "license": "MIT",
     "retrain_cron": "0 6 * * 1",
     "pr_reporter": "cml",
+    "orchestrator": "dvc",
 }
 
 BAD_ANSWERS = [
@@ -80,6 +81,7 @@ def test_every_bad_answer_is_reported_at_once():
         ("license", "GPL-3.0"),
         ("python_version", "3.9"),
         ("pr_reporter", "gitlab"),
+        ("orchestrator", "airflow"),
     ],
 )
 def test_unknown_choice_is_named_with_the_accepted_values(key, value):
