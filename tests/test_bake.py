@@ -131,7 +131,12 @@ SUITES = {
     "regression": "gx/expectations/diabetes.json",
 }
 # orchestrator=kubeflow: the image, the compile/submit workflow and the tests that need kfp.
-KUBEFLOW_FILES = {"Dockerfile", ".dockerignore", ".github/workflows/kubeflow.yml", "tests/test_kfp.py"}
+KUBEFLOW_FILES = {
+    "Dockerfile",
+    ".dockerignore",
+    ".github/workflows/kubeflow.yml",
+    "tests/test_kfp.py",
+}
 
 
 def expected_files(variant: dict[str, str], package: str) -> set[str]:
