@@ -9,9 +9,11 @@ import pytest
 pytestmark = pytest.mark.slow
 
 CORRUPT = """
+import json
 import pandas as pd
 frame = pd.read_parquet("data/raw/data.parquet")
-frame["mean radius"] = -frame["mean radius"]  # impossible: a radius below zero
+column = json.load(open("data/features.json"))["numeric"][0]
+frame[column] = -frame[column] - 1000  # far below anything the suite accepts
 frame.to_csv("data/input/corrupted.csv", index=False)
 """
 
@@ -41,7 +43,7 @@ def test_the_kfp_local_run_matches_dvc_repro_and_stops_at_validation(
         ["mlops", "kfp", "local", "--root", "build/bad"], cwd=project, check=False
     )
     assert failed.returncode == 2
-    assert failed.stderr.startswith("error: the local Kubeflow run failed")
+    assert failed.stderr.splitlines()[-1].startswith("error: the local Kubeflow run failed")
     assert "Inner task failed: 'validate'" in failed.stderr
     assert "validate: FAILED" in failed.stdout or "failed" in failed.stdout.lower()
     [run] = (project / "build" / "bad").iterdir()

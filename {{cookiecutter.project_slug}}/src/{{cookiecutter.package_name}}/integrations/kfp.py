@@ -241,6 +241,8 @@ def run_locally(pipeline, arguments: dict[str, Any], pipeline_root: Path) -> Pat
         pipeline_root=str(pipeline_root),
         raise_on_error=True,
     )
+    # The steps run in this environment on purpose, not in the image kfp.local warns about.
+    warnings.filterwarnings("ignore", "You may be attemp", RuntimeWarning, "kfp.local")
     try:
         metrics = pipeline(**arguments).output
     except RuntimeError as error:
