@@ -17,6 +17,7 @@ CHOICES = {
     "task": ("classification", "regression"),
     "license": ("MIT", "Apache-2.0", "BSD-3-Clause", "none"),
     "pr_reporter": ("cml", "builtin"),
+    "orchestrator": ("dvc", "kubeflow"),
 }
 
 # Top-level modules the generated project imports (or that its tools rely on):

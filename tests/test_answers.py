@@ -35,6 +35,7 @@ GOOD = {
     "retrain_cron": "0 6 * * 1",
     "pr_reporter": "cml",
     "code_owners": "@your-org/ml-reviewers",
+    "orchestrator": "dvc",
 }
 
 BAD_ANSWERS = [
@@ -83,6 +84,7 @@ def test_every_bad_answer_is_reported_at_once():
         ("license", "GPL-3.0"),
         ("python_version", "3.9"),
         ("pr_reporter", "gitlab"),
+        ("orchestrator", "airflow"),
     ],
 )
 def test_unknown_choice_is_named_with_the_accepted_values(key, value):

@@ -65,6 +65,7 @@ COMMON_FILES = {
     "src/{pkg}/commands/data_docs.py",
     "src/{pkg}/commands/deploy.py",
     "src/{pkg}/commands/gate.py",
+    "src/{pkg}/commands/kfp.py",
     "src/{pkg}/commands/make_batch.py",
     "src/{pkg}/commands/monitor.py",
     "src/{pkg}/commands/report.py",
@@ -91,6 +92,8 @@ COMMON_FILES = {
     "src/{pkg}/integrations/git.py",
     "src/{pkg}/integrations/github.py",
     "src/{pkg}/integrations/gx.py",
+    "src/{pkg}/integrations/kfp.py",
+    "src/{pkg}/integrations/kfp_step.py",
     "src/{pkg}/integrations/mlflow.py",
     "src/{pkg}/integrations/registry.py",
     "src/{pkg}/integrations/serving.py",
@@ -131,6 +134,13 @@ SUITES = {
     "classification": "gx/expectations/breast_cancer.json",
     "regression": "gx/expectations/diabetes.json",
 }
+# orchestrator=kubeflow: the image, the compile/submit workflow and the tests that need kfp.
+KUBEFLOW_FILES = {
+    "Dockerfile",
+    ".dockerignore",
+    ".github/workflows/kubeflow.yml",
+    "tests/test_kfp.py",
+}
 
 
 def expected_files(variant: dict[str, str], package: str) -> set[str]:
@@ -139,6 +149,8 @@ def expected_files(variant: dict[str, str], package: str) -> set[str]:
     if variant["license"] != "none":
         files.add("LICENSE")
     files.add(f".github/workflows/pr-report-{variant['pr_reporter']}.yml")
+    if variant["orchestrator"] == "kubeflow":
+        files |= KUBEFLOW_FILES
     return files
 
 
@@ -211,6 +223,10 @@ def test_config_files_parse_and_carry_the_answers(baked, variant):
     assert params["model"]["type"] in params["model"]["hyperparameters"]
     assert params["report"]["poster"] == variant["pr_reporter"]
     assert params["registry"]["model_name"] == "my-ml-project"
+    kubeflow = variant["orchestrator"] == "kubeflow"
+    assert ("kubeflow" in params) == kubeflow
+    assert ("kubeflow" in pyproject["tool"]["uv"]["default-groups"]) == kubeflow
+    assert pyproject["dependency-groups"]["kubeflow"] == ["kfp>=2.17,<3"]
 
     suite = json.loads((project / SUITES[variant["task"]]).read_text(encoding="utf-8"))
     assert f"gx/expectations/{params['validation']['suite']}.json" == SUITES[variant["task"]]

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
-from .conftest import bake, run, uv_executable
+import pytest
+
+from .conftest import bake, choice_options, run, uv_executable
 
 
-def test_shipped_lock_is_consistent_with_the_baked_pyproject(tmp_path):
-    project = bake(tmp_path, project_name="Lock Check")
+@pytest.mark.parametrize("orchestrator", choice_options()["orchestrator"])
+def test_shipped_lock_is_consistent_with_the_baked_pyproject(tmp_path, orchestrator):
+    """One lock serves every answer: the kubeflow group is in it either way, and only
+    orchestrator=kubeflow installs it by default."""
+    project = bake(tmp_path, project_name="Lock Check", orchestrator=orchestrator)
     before = (project / "uv.lock").read_text(encoding="utf-8")
     result = run([uv_executable(), "lock", "--check"], cwd=project)
     assert "Resolved" in result.stderr

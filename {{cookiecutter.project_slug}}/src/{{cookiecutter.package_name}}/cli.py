@@ -43,6 +43,7 @@ TOOLS: dict[str, str] = {
     "smoke-test": "post the model's input example to a serving URL and check it",
     "suggest-suite": "draft a GX suite from reference data (your own data set) for review",
     "data-docs": "render GX Data Docs of the suite and the data as local HTML",
+    "kfp": "the pipeline on Kubeflow Pipelines: compile its IR YAML, run it locally, or submit it",
 }
 COMMANDS: dict[str, str] = {**STAGES, **TOOLS}
 

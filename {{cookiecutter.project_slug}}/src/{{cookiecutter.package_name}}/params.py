@@ -189,6 +189,8 @@ SCHEMA: dict[str, Any] = {
     "mlflow": dict.fromkeys(("experiment", "tracking_uri")),
     "registry": dict.fromkeys(("model_name", "alias", "previous_alias", "serve_timeout")),
     "paths": dict.fromkeys(PATH_KEYS),
+    # Only in projects made with orchestrator=kubeflow (read by `mlops kfp` alone).
+    "kubeflow": {"image": None, "resources": _AnyKey(dict.fromkeys(("cpu", "memory")))},
 }
 
 
@@ -549,9 +551,21 @@ def load_params(path: str | Path = DEFAULT_PARAMS_FILE) -> Params:
     path = Path(path)
     document, text = _document(path)
     check_keys(path, document, text)
-    read = _Reader(path, document)
+    return params_from(document, path, path.resolve().parent)
+
+
+def read_document(path: Path) -> dict[str, Any]:
+    """params.yaml parsed and its keys checked, before the values are (a Kubeflow step
+    points `paths:` at its artifacts first)."""
+    document, text = _document(path)
+    check_keys(path, document, text)
+    return document
+
+
+def params_from(document: dict[str, Any], source: Path, root: Path) -> Params:
+    """Validate a parsed params document; `source` names it in errors, paths are under `root`."""
+    read = _Reader(source, document)
     task = read.choice("task", TASKS)
-    root = path.resolve().parent
     return Params(
         root=root,
         task=task,
@@ -575,3 +589,38 @@ def read_gates(document: Any, source: str | Path) -> dict[str, MetricRule]:
     if not isinstance(document, dict):
         raise ParamsError(f"{source}: expected a mapping of keys at the top level; see the README")
     return _gates(_Reader(Path(source), document))
+
+
+@dataclass(frozen=True)
+class StepResources:
+    cpu: str
+    memory: str
+
+
+@dataclass(frozen=True)
+class KubeflowParams:
+    """The `kubeflow:` section: where the pipeline's steps run (`mlops kfp`)."""
+
+    image: str
+    resources: dict[str, StepResources]
+
+
+# Kubernetes quantities: cores ("1", "0.5", "500m") and bytes ("512Mi", "2Gi", "1G").
+CPU_RE = re.compile(r"^(\d+(\.\d+)?|\d+m)$")
+MEMORY_RE = re.compile(r"^\d+(\.\d+)?([KMGTPE]i?)?$")
+
+
+def kubeflow_params(params: Params, stages: tuple[str, ...]) -> KubeflowParams:
+    """Read `kubeflow:`; only `mlops kfp` needs it, so no other command requires the section."""
+    read = _Reader(params.root / DEFAULT_PARAMS_FILE, params.raw)
+    image = read.text("kubeflow.image")
+    resources = {}
+    for stage in stages:
+        key = f"kubeflow.resources.{stage}"
+        cpu, memory = (str(read.get(f"{key}.{name}")) for name in ("cpu", "memory"))
+        if not CPU_RE.match(cpu):
+            raise read.fail(f"{key}.cpu", f"is {cpu!r}", 'give cores, e.g. "1", "0.5" or "500m"')
+        if not MEMORY_RE.match(memory):
+            raise read.fail(f"{key}.memory", f"is {memory!r}", "give bytes, e.g. 512Mi or 2Gi")
+        resources[stage] = StepResources(cpu=cpu, memory=memory)
+    return KubeflowParams(image=image, resources=resources)
