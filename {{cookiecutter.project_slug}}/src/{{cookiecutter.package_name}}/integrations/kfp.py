@@ -58,8 +58,10 @@ def ingest(
 
 
 def validate(
+    task: str,
     validation_suite: str,
     raw: Input[Dataset],
+    features: Input[Artifact],
     validation: Output[Artifact],
     validation_summary: Output[Markdown],
 ):
@@ -70,8 +72,13 @@ def validate(
     steps = importlib.import_module(mlops.module.rpartition(".")[0] + ".integrations.kfp_step")
     steps.run_stage(
         "validate",
-        {"validation.suite": validation_suite},
-        {"raw": raw, "validation": validation, "validation_summary": validation_summary},
+        {"task": task, "validation.suite": validation_suite},
+        {
+            "raw": raw,
+            "features": features,
+            "validation": validation,
+            "validation_summary": validation_summary,
+        },
     )
 
 
@@ -118,6 +125,7 @@ def train(
 
 def evaluate(
     task: str,
+    data_json: str,
     split_json: str,
     model_json: str,
     model: Input[Model],
@@ -136,7 +144,11 @@ def evaluate(
     steps = importlib.import_module(mlops.module.rpartition(".")[0] + ".integrations.kfp_step")
     artifacts = {"model": model, "test": test, "features": features, "raw": raw, "train": train}
     artifacts.update(metrics=metrics, train_run=train_run, plots=plots)
-    steps.run_stage("evaluate", {"task": task, "split": split_json, "model": model_json}, artifacts)
+    steps.run_stage(
+        "evaluate",
+        {"task": task, "data": data_json, "split": split_json, "model": model_json},
+        artifacts,
+    )
     for name, value in steps.read_json(metrics.path).items():
         metrics.log_metric(name, value)
 
@@ -184,7 +196,12 @@ def build(name: str, settings: KubeflowParams):
     ) -> Metrics:
         ingested = sized("ingest", made["ingest"](data_json=data_json))
         raw, features = ingested.outputs["raw"], ingested.outputs["features"]
-        validated = sized("validate", made["validate"](validation_suite=validation_suite, raw=raw))
+        validated = sized(
+            "validate",
+            made["validate"](
+                task=task, validation_suite=validation_suite, raw=raw, features=features
+            ),
+        )
         held_out = sized(
             "split",
             made["split"](
@@ -209,6 +226,7 @@ def build(name: str, settings: KubeflowParams):
             "evaluate",
             made["evaluate"](
                 task=task,
+                data_json=data_json,
                 split_json=split_json,
                 model_json=model_json,
                 model=trained.outputs["model"],
