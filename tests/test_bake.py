@@ -41,6 +41,8 @@ COMMON_FILES = {
     ".github/workflows/retrain.yaml",
     ".github/workflows/deploy.yml",
     ".github/workflows/rollback.yml",
+    ".github/workflows/template-update.yml",
+    ".cruft.json",
     ".dvc/config",
     ".dvcignore",
     ".gitignore",
