@@ -101,6 +101,7 @@ COMMON_FILES = {
     "src/{pkg}/stages/ingest.py",
     "src/{pkg}/stages/split.py",
     "src/{pkg}/stages/train.py",
+    "src/{pkg}/py.typed",
     "src/{pkg}/stages/validate.py",
     "tests/__init__.py",
     "tests/conftest.py",
