@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import platform
+import re
 import shutil
 import statistics
 import subprocess
@@ -418,6 +420,114 @@ def bench_in_project(project: Project, rows: int, repeat: int) -> list[Figure]:
     ]
 
 
+STAGES = ("ingest", "validate", "split", "train", "evaluate")
+
+
+@dataclass
+class ScaleRow:
+    rows: int
+    stages: dict[str, float]
+    peaks_mb: dict[str, float]
+    repro_s: float
+    floor_s: float
+    floor_peak_mb: float
+
+    @property
+    def pipeline_s(self) -> float:
+        return sum(self.stages.values())
+
+
+def bench_scale(project: Project, sizes: Sequence[int]) -> list[ScaleRow]:
+    """The whole pipeline on a synthetic data set of each size, against one process doing it.
+
+    Each stage runs as its own process (as under DVC) for its wall time and peak RSS;
+    then `dvc repro` from scratch adds DVC's hashing and bookkeeping of the bigger files.
+    """
+    helper = Path(__file__).with_name("scale.py")
+    params = project.root / "params.yaml"
+    original = params.read_text()
+    data = project.root / "data" / "input" / "scale.parquet"
+    suite = project.root / "gx" / "expectations" / "scale.json"
+    results = []
+    try:
+        source = f"source: {data.relative_to(project.root)}"
+        text = re.sub(r"(?m)^(  )source: .*$", rf"\g<1>{source}", original)
+        params.write_text(re.sub(r"(?m)^(  )suite: .*$", r"\g<1>suite: scale", text))
+        for rows in sizes:
+            log(f"scale: {rows:,} rows")
+            project.run("python", str(helper), "make", str(rows), str(data))
+            project.clean_outputs()
+            project.run("python", "-m", project.package, "ingest")
+            suite.unlink(missing_ok=True)
+            project.run("mlops", "suggest-suite")
+            project.clean_outputs()
+            stages, peaks = {}, {}
+            for stage in STAGES:
+                seconds, kib = project.run_measured("python", "-m", project.package, stage)
+                stages[stage], peaks[stage] = seconds, round(kib / 1024, 1)
+            project.clean_outputs()
+            started = time.perf_counter()
+            project.run("dvc", "repro")
+            repro = time.perf_counter() - started
+            floor = json.loads(project.run("python", str(helper), "floor", str(data)).stdout)
+            results.append(
+                ScaleRow(
+                    rows, stages, peaks, repro, floor["seconds"], round(floor["peak_rss_mb"], 1)
+                )
+            )
+    finally:
+        params.write_text(original)
+        data.unlink(missing_ok=True)
+        suite.unlink(missing_ok=True)
+        project.clean_outputs()
+    return results
+
+
+def render_scale(rows: Sequence[ScaleRow]) -> str:
+    stage_heads = " | ".join(STAGES)
+    lines = [
+        f"| rows | {stage_heads} | stages | dvc repro | floor | overhead"
+        " | peak RSS (stage) | floor RSS |",
+        "| ---: |" + " ---: |" * (len(STAGES) + 6) + " ",
+    ]
+    for r in rows:
+        cells = " | ".join(f"{r.stages[s]:.2f} s" for s in STAGES)
+        largest = max(r.peaks_mb, key=r.peaks_mb.get)
+        overhead = r.repro_s - r.floor_s
+        lines.append(
+            f"| {r.rows:,} | {cells} | {r.pipeline_s:.2f} s | {r.repro_s:.2f} s | {r.floor_s:.2f} s"
+            f" | {overhead:.1f} s ({r.repro_s / r.floor_s:.1f}x) | {r.peaks_mb[largest]:.0f} MB"
+            f" ({largest}) | {r.floor_peak_mb:.0f} MB |"
+        )
+    lines[1] = lines[1].rstrip()
+    return "\n".join(lines) + "\n"
+
+
+def growth(rows: Sequence[ScaleRow]) -> dict[str, float | None]:
+    """Per stage, how its cost above the smallest size grows with the rows above it.
+
+    The exponent k in (t(n) - t(n0)) ~ (n - n0)^k between the two larger sizes: 1 is
+    linear, 2 quadratic. None where the extra cost is not positive (lost in noise).
+    """
+    if len(rows) < 3:
+        return {}
+    small, middle, large = rows[0], rows[1], rows[-1]
+    exponents: dict[str, float | None] = {}
+    for stage in (*STAGES, "stages", "dvc repro", "floor"):
+        first, second, third = (cost(r, stage) for r in (small, middle, large))
+        if second <= first or third <= first:
+            exponents[stage] = None
+            continue
+        spread = (large.rows - small.rows) / (middle.rows - small.rows)
+        exponents[stage] = round(math.log((third - first) / (second - first), spread), 2)
+    return exponents
+
+
+def cost(row: ScaleRow, stage: str) -> float:
+    special = {"stages": row.pipeline_s, "dvc repro": row.repro_s, "floor": row.floor_s}
+    return special[stage] if stage in special else row.stages[stage]
+
+
 def _seconds(value: float) -> str:
     return f"{value:.2f} s" if value >= 0.1 else f"{value * 1000:.1f} ms"
 
@@ -448,7 +558,16 @@ def main() -> int:
     parser.add_argument(
         "--task", default="classification", choices=["classification", "regression"]
     )
+    parser.add_argument(
+        "--scale",
+        default="10000,100000,1000000",
+        help="row counts for the whole pipeline on synthetic data (comma-separated; '' skips)",
+    )
+    parser.add_argument(
+        "--only-scale", action="store_true", help="bake, install, and run only the scale figures"
+    )
     args = parser.parse_args()
+    sizes = [int(n) for n in args.scale.split(",") if n.strip()]
     if shutil.which("uv") is None:
         sys.exit("uv is not on PATH: run `make bench`")
     OUT.mkdir(parents=True, exist_ok=True)
@@ -459,10 +578,12 @@ def main() -> int:
         "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
     }
     figures: list[Figure] = []
+    scale: list[ScaleRow] = []
     with tempfile.TemporaryDirectory(prefix="bench-") as tmp:
         scratch = Path(tmp)
-        log("bake")
-        figures.append(bench_bake(scratch, args.repeat))
+        if not args.only_scale:
+            log("bake")
+            figures.append(bench_bake(scratch, args.repeat))
         root = Path(
             cookiecutter(
                 str(TEMPLATE),
@@ -472,32 +593,52 @@ def main() -> int:
             )
         )
         log("install")
-        install, project = bench_install(root, scratch, args.repeat)
-        figures.append(install)
-        log("dvc repro")
-        figures.extend(bench_repro(project, args.repeat))
-        log("stages")
-        stage_figures, peaks = bench_stages(project, scratch, args.repeat)
-        figures.extend(stage_figures)
-        # How much of a from-scratch run no stage can avoid: five processes' start and imports.
-        from_scratch = next(f for f in figures if f.name == "dvc repro from scratch")
-        from_scratch.extra["stage_imports_s"] = round(
-            sum(f.extra["imports_s"] for f in stage_figures), 2
-        )
-        log("report against main")
-        figures.append(bench_report(project, args.repeat))
-        log(f"validation, drift and serving on {args.rows:,} rows")
-        figures.extend(bench_in_project(project, args.rows, args.repeat))
-        largest = max(peaks, key=peaks.get)
-        figures.append(
-            Figure(
-                f"peak memory of the largest step ({largest})",
-                extra={"peak_rss_mb": round(peaks[largest] / 1024, 1)},
+        if args.only_scale:
+            project = Project(root, scratch / "venv")
+            project.run(shutil.which("uv") or "uv", "sync", "--locked")
+        else:
+            install, project = bench_install(root, scratch, args.repeat)
+            figures.append(install)
+            log("dvc repro")
+            figures.extend(bench_repro(project, args.repeat))
+            log("stages")
+            stage_figures, peaks = bench_stages(project, scratch, args.repeat)
+            figures.extend(stage_figures)
+            # How much of a from-scratch run no stage can avoid: five processes' start and imports.
+            from_scratch = next(f for f in figures if f.name == "dvc repro from scratch")
+            from_scratch.extra["stage_imports_s"] = round(
+                sum(f.extra["imports_s"] for f in stage_figures), 2
             )
-        )
+        if sizes:
+            scale = bench_scale(project, sizes)
+        if not args.only_scale:
+            log("report against main")
+            figures.append(bench_report(project, args.repeat))
+            log(f"validation, drift and serving on {args.rows:,} rows")
+            figures.extend(bench_in_project(project, args.rows, args.repeat))
+            largest = max(peaks, key=peaks.get)
+            figures.append(
+                Figure(
+                    f"peak memory of the largest step ({largest})",
+                    extra={"peak_rss_mb": round(peaks[largest] / 1024, 1)},
+                )
+            )
     table = render(figures, machine)
+    if scale:
+        table += "\nThe whole pipeline on synthetic data (one run per size):\n\n" + render_scale(
+            scale
+        )
+        table += (
+            "\nGrowth exponent k of the cost above the smallest size, (t - t0) ~ (n - n0)^k"
+            f" (1 is linear): {growth(scale)}\n"
+        )
     print(table)
-    payload = {"machine": machine, "figures": [{**asdict(f), "ratio": f.ratio} for f in figures]}
+    payload = {
+        "machine": machine,
+        "figures": [{**asdict(f), "ratio": f.ratio} for f in figures],
+        "scale": [{**asdict(r), "pipeline_s": r.pipeline_s} for r in scale],
+        "growth": growth(scale),
+    }
     (OUT / "results.json").write_text(json.dumps(payload, indent=2) + "\n")
     (OUT / "results.md").write_text(table)
     log(f"wrote {OUT.relative_to(TEMPLATE)}/results.json and results.md")

@@ -1,4 +1,5 @@
-"""Drop the files of options that were not chosen, then make the project a git repository.
+"""Drop the files of options that were not chosen, record where the template came from,
+then make the project a git repository.
 
 Nothing else happens here: no network, no installs. DVC is initialised by the
 `.dvc/` folder the template ships, so the bake does not need DVC installed.
@@ -7,6 +8,7 @@ Nothing else happens here: no network, no installs. DVC is initialised by the
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -44,6 +46,82 @@ def remove_unchosen(root: Path, answers: dict) -> None:
                 target.unlink()
 
 
+def template_checkout(answers: dict) -> Path | None:
+    """The local folder cookiecutter rendered: the template itself, or its clone of a URL.
+
+    `_repo_dir` is relative when the template was given as a relative path, and this
+    hook runs inside the new project, so it is resolved where cookiecutter was run.
+    """
+    repo_dir = Path(str(answers.get("_repo_dir") or ""))
+    if not str(answers.get("_repo_dir") or ""):
+        return None
+    if repo_dir.is_absolute():
+        return repo_dir
+    for base in (os.environ.get("PWD"), answers.get("_output_dir")):
+        if base and (Path(base) / repo_dir / "cookiecutter.json").is_file():
+            return (Path(base) / repo_dir).resolve()
+    return None
+
+
+def template_origin(answers: dict) -> tuple[str, str | None, str] | None:
+    """(template URL, directory inside it, commit) of the template being baked, or None.
+
+    A template given as a URL (or `gh:` abbreviation) is recorded by the URL its clone
+    came from; a local one by its absolute path. Read locally, no network.
+    """
+    checkout = template_checkout(answers)
+    if checkout is None or shutil.which("git") is None:
+        return None
+
+    def git(*args: str) -> str:
+        done = subprocess.run(
+            ["git", "-C", str(checkout), *args], capture_output=True, text=True, check=False
+        )
+        return done.stdout.strip() if done.returncode == 0 else ""
+
+    commit = git("rev-parse", "HEAD")
+    top = git("rev-parse", "--show-toplevel")
+    if not commit or not top:
+        return None
+    inside = checkout.resolve().relative_to(Path(top).resolve()).as_posix()
+    given = str(answers.get("_template", ""))
+    remote = "://" in given or "@" in given or given.split(":", 1)[0] in {"gh", "gl", "bb"}
+    url = git("remote", "get-url", "origin") if remote else str(Path(top).resolve())
+    if not url:
+        return None
+    return url, (None if inside == "." else inside), commit
+
+
+def record_template(root: Path, answers: dict) -> None:
+    """Write `.cruft.json`, so `cruft check` and `cruft update` can follow the template.
+
+    Under cruft itself (`cruft create`/`update`, which set `_commit`) cruft writes
+    the file, so nothing is recorded here.
+    """
+    if "_commit" in answers:
+        return
+    origin = template_origin(answers)
+    if origin is None:
+        print(
+            "The template is not a git checkout: no .cruft.json written, so `cruft update`"
+            " cannot follow it (bake from the template's git repository to enable it).",
+            file=sys.stderr,
+        )
+        return
+    url, directory, commit = origin
+    context = {key: value for key, value in answers.items() if not key.startswith("_")}
+    context.update(_template=url, _commit=commit)
+    state = {
+        "template": url,
+        "commit": commit,
+        "checkout": answers.get("_checkout") or None,
+        "context": {"cookiecutter": context},
+        "directory": directory,
+    }
+    text = json.dumps(state, ensure_ascii=False, indent=2, separators=(",", ": "))
+    (root / ".cruft.json").write_text(text + "\n", encoding="utf-8")
+
+
 def init_git(root: Path, answers: dict) -> None:
     if shutil.which("git") is None:
         print("git not found: run `git init -b main` in the project yourself.", file=sys.stderr)
@@ -74,7 +152,9 @@ def main() -> int:
     answers = json.loads(r"""{{ cookiecutter | tojson }}""")
     root = Path.cwd()
     remove_unchosen(root, answers)
-    init_git(root, answers)
+    record_template(root, answers)
+    if "_commit" not in answers:  # cruft renders into scratch folders: no repository there
+        init_git(root, answers)
     return 0
 
 

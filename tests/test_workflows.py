@@ -68,6 +68,7 @@ VERSION_COMMENT = re.compile(r"^\s+#\s*(?P<version>v\d+(?:\.\d+)*)\s*$")
 # Executables the local pre-commit hooks run -> the locked package that provides them.
 HOOK_TOOLS = {
     "ruff": "ruff",
+    "mypy": "mypy",
     "zizmor": "zizmor",
     "check-yaml": "pre-commit-hooks",
     "check-toml": "pre-commit-hooks",
@@ -288,7 +289,7 @@ def test_pre_commit_hooks_run_the_locked_tools(github_dirs, variant_id):
     }
     hooks = [hook for repo in config["repos"] for hook in repo["hooks"]]
     assert {repo["repo"] for repo in config["repos"]} == {"local"}
-    assert {"ruff-check", "ruff-format", "zizmor"} <= {hook["id"] for hook in hooks}
+    assert {"ruff-check", "ruff-format", "mypy", "zizmor"} <= {hook["id"] for hook in hooks}
     for hook in hooks:
         assert hook["language"] == "system", hook["id"]
         words = shlex.split(hook["entry"])
@@ -327,9 +328,13 @@ def test_ci_commands_pass_in_a_baked_project_and_the_hooks_catch_problems(
     readme.write_text(readme.read_text(encoding="utf-8") + "trailing   \n", encoding="utf-8")
     module = project / "src" / "my_ml_project" / "errors.py"
     module.write_text("import os\n" + module.read_text(encoding="utf-8"), encoding="utf-8")
+    typed = project / "src" / "my_ml_project" / "core" / "markdown.py"
+    typed.write_text(typed.read_text(encoding="utf-8") + 'WIDTH: int = "wide"\n', "utf-8")
     failed = project_env.run(["pre-commit", "run", "--all-files"], cwd=project, check=False, **env)
     assert failed.returncode != 0
     assert re.search(r"ruff check\.+Failed", failed.stdout), failed.stdout
     assert re.search(r"no trailing whitespace\.+Failed", failed.stdout), failed.stdout
     assert "F401" in failed.stdout  # the unused import, named by ruff
+    assert re.search(r"mypy \(types of the package\)\.+Failed", failed.stdout), failed.stdout
+    assert "markdown.py" in failed.stdout and "[assignment]" in failed.stdout
     assert readme.read_text(encoding="utf-8").endswith("trailing\n")  # the fixer fixed it

@@ -43,8 +43,7 @@ def _number(value: float, decimals: int = 4) -> str:
 
 def change_chart(comparisons: list[Comparison], baseline: str) -> str | None:
     """A Mermaid bar chart of each metric's change against the baseline, or None if flat."""
-    points = [(c.name, improvement(c)) for c in comparisons]
-    points = [(name, value) for name, value in points if value is not None]
+    points = [(c.name, value) for c in comparisons if (value := improvement(c)) is not None]
     if not points or all(value == 0 for _, value in points):
         return None
     bound = _bound(max(abs(value) for _, value in points))
@@ -66,7 +65,7 @@ def change_chart(comparisons: list[Comparison], baseline: str) -> str | None:
 def values_chart(comparisons: list[Comparison], baseline: str) -> str | None:
     """Baseline values as bars and the branch as a line, for metrics that are scores in [0, 1]."""
     pairs = [
-        c
+        (c.name, c.baseline, c.candidate)
         for c in comparisons
         if c.baseline is not None
         and c.candidate is not None
@@ -75,9 +74,9 @@ def values_chart(comparisons: list[Comparison], baseline: str) -> str | None:
     ]
     if len(pairs) < 2:
         return None
-    low = min(min(c.baseline, c.candidate) for c in pairs)
+    low = min(min(base, branch) for _, base, branch in pairs)
     floor = max(0.0, math.floor(low * 10) / 10 - 0.1) if low > 0.2 else 0.0
-    names = ", ".join(f'"{_label(c.name)}"' for c in pairs)
+    names = ", ".join(f'"{_label(name)}"' for name, _, _ in pairs)
     return "\n".join(
         [
             "```mermaid",
@@ -85,8 +84,8 @@ def values_chart(comparisons: list[Comparison], baseline: str) -> str | None:
             f'    title "Scores: {_label(baseline)} (bars) and this branch (line)"',
             f"    x-axis [{names}]",
             f'    y-axis "score" {_number(floor)} --> 1',
-            f"    bar [{', '.join(_number(c.baseline) for c in pairs)}]",
-            f"    line [{', '.join(_number(c.candidate) for c in pairs)}]",
+            f"    bar [{', '.join(_number(base) for _, base, _ in pairs)}]",
+            f"    line [{', '.join(_number(branch) for _, _, branch in pairs)}]",
             "```",
         ]
     )
@@ -128,8 +127,7 @@ def draw_pngs(comparisons: list[Comparison], baseline: str) -> dict[str, bytes]:
         figure.suptitle(f"Test-set metrics: {baseline} and this branch")
         drawn["metrics.png"] = _png(figure)
 
-    points = [(c.name, improvement(c)) for c in comparisons]
-    points = [(name, value) for name, value in points if value is not None]
+    points = [(c.name, value) for c in comparisons if (value := improvement(c)) is not None]
     if points:
         figure = Figure(figsize=(6, 0.5 * len(points) + 1.5), layout="constrained")
         ax = figure.subplots()

@@ -128,7 +128,7 @@ class DriftResult:
         }
 
 
-def _finite(value: float) -> float | None:
+def _finite(value: float | None) -> float | None:
     return None if value is None or not np.isfinite(value) else float(value)
 
 

@@ -68,7 +68,7 @@ class Comparison:
 
     @property
     def relative_delta(self) -> float | None:
-        if self.delta is None or self.baseline == 0:
+        if self.delta is None or not self.baseline:
             return None
         return self.delta / abs(self.baseline)
 

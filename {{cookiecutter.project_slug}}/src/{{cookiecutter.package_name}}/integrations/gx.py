@@ -13,7 +13,7 @@ import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from ..core.features import is_numeric
 from ..core.markdown import table
@@ -393,7 +393,10 @@ def _context():
     return gx.get_context(mode="ephemeral", project_config=config)
 
 
-def _validator(frame: pd.DataFrame, result_format: str | dict = "BOOLEAN_ONLY"):
+def _validator(
+    frame: pd.DataFrame,
+    result_format: Literal["BOOLEAN_ONLY", "BASIC", "SUMMARY", "COMPLETE"] | dict = "BOOLEAN_ONLY",
+):
     """A GX Validator over the frame that loads it once for every suite it runs.
 
     `Batch.validate` and `ValidationDefinition.run` build this same Validator on each
