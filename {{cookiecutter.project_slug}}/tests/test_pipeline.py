@@ -1,6 +1,8 @@
 """The stages chained in process, as `dvc repro` chains them: train, evaluate, determinism."""
 
 import json
+import re
+import shutil
 from pathlib import Path
 
 import mlflow
@@ -10,7 +12,7 @@ import pytest
 
 from {{ cookiecutter.package_name }}.core.metrics import CLASSIFICATION_METRICS, REGRESSION_METRICS
 from {{ cookiecutter.package_name }}.errors import ParamsError
-from {{ cookiecutter.package_name }}.integrations.mlflow import TrackingError
+from {{ cookiecutter.package_name }}.integrations.mlflow import TrackingError, directory_digest
 from {{ cookiecutter.package_name }}.integrations.registry import manifest
 from {{ cookiecutter.package_name }}.params import load_params
 from {{ cookiecutter.package_name }}.stages import evaluate, ingest, split, train
@@ -64,12 +66,45 @@ def test_pipeline_writes_metrics_and_records_the_run(write_params, task, tmp_pat
     assert first_metric in {metric.key for metric in logged.metrics}
 
 
-def test_training_is_deterministic(write_params):
-    params = load_params(write_params(TASKS["classification"], model={"type": "random_forest"}))
+@pytest.mark.parametrize(
+    ("task", "model_type"), [("classification", "random_forest"), ("regression", "ridge")]
+)
+def test_training_twice_gives_the_same_bytes(write_params, task, model_type, tmp_path):
+    params = load_params(write_params(TASKS[task], model={"type": model_type}))
     run_pipeline(params)
     first = predictions(params)
-    train.run(params)
+    copies = []
+    for name in ("again", "once more"):
+        target = tmp_path / name / "model"
+        train.train(
+            params.paths.train,
+            params.paths.features,
+            params.task,
+            params.model,
+            params.split.seed,
+            model_out=target,
+            root=params.root,
+        )
+        copies.append(manifest(target))
+    assert copies[0] == copies[1] == manifest(params.paths.model)
+    assert "model.skops" in copies[0] and "MLmodel" in copies[0]
+    # No clock, no random id, no memory address in what DVC hashes; and it still loads.
+    mlmodel = (params.paths.model / "MLmodel").read_text()
+    assert "utc_time_created: '1970-01-01 00:00:00'" in mlmodel
+    assert f"model_uuid: {directory_digest_without_uuid(params.paths.model)}" in mlmodel
     assert (predictions(params) == first).all()
+
+
+def directory_digest_without_uuid(model_dir: Path) -> str:
+    """The uuid MLmodel should carry: the digest of the directory with `model_uuid: null`."""
+    copy = model_dir.parent / "digest-check"
+    shutil.copytree(model_dir, copy)
+    text = (copy / "MLmodel").read_text()
+    (copy / "MLmodel").write_text(re.sub(r"model_uuid: \w+", "model_uuid: null", text))
+    try:
+        return directory_digest(copy)
+    finally:
+        shutil.rmtree(copy)
 
 
 def test_own_data_with_categories_and_gaps_runs_through(write_params, mixed_csv):

@@ -35,6 +35,7 @@ TOOLS: dict[str, str] = {
     "monitor": "check a batch of new data for drift and the model's metrics on it "
     "(exit 0 ok, 1 drift/degradation, 2 error, 3 invalid batch)",
     "make-batch": "write a demo batch from the test split, optionally shifted",
+    "pull": "fetch from the DVC remote the outputs of stages the branch did not change",
     "report": "compare the results with the baseline revision; write report.md",
     "gate": "exit 1 if a metric regressed beyond its tolerance against the baseline",
     "comment": "post report.md on the pull request as one comment, updated in place",

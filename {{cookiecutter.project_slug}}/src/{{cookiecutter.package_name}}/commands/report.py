@@ -23,8 +23,13 @@ from ..core.report import Inputs, Snapshot, comparisons, render
 from ..core.suite_diff import SuiteDiff, diff_suites
 from ..errors import DataError
 from ..integrations import git
-from ..integrations.dvc import LOCK_FILE, lock_outputs
-from ..integrations.github import append_step_summary, write_outputs
+from ..integrations.dvc import LOCK_FILE, lock_differences, lock_outputs
+from ..integrations.github import (
+    append_step_summary,
+    in_actions,
+    pull_request_head,
+    write_outputs,
+)
 from ..io import atomic_path, read_metrics, read_optional_json, shown, write_text
 from ..params import DEFAULT_PARAMS_FILE, Params, read_gates
 
@@ -128,6 +133,10 @@ def gather(params: Params, revision: str | None) -> Inputs:
     """
     base = at_revision(params, revision or params.report.baseline)
     branch = in_workspace(params)
+    # In a pull_request workflow the checkout is GitHub's merge commit; show the PR's head.
+    head = pull_request_head()
+    if head and branch.commit:
+        branch = replace(branch, commit=head)
     ahead = (
         git.commits_between(params.root, base.commit, branch.commit)
         if base.commit and branch.commit
@@ -147,7 +156,42 @@ def gather(params: Params, revision: str | None) -> Inputs:
             f"`{base.label}` has no `gates` in {DEFAULT_PARAMS_FILE}" if committed is None else None
         ),
         suite_diff=suite_changes(params, base),
+        **reproduction(params, branch),
+        in_ci=in_actions(),
+        **where_the_run_lives(params),
     )
+
+
+def reproduction(params: Params, branch: Snapshot) -> dict[str, Any]:
+    """How the workspace's dvc.lock and metrics compare with the checked-out commit's."""
+    root = params.root
+    if branch.commit is None:
+        return {}
+    committed = git.show(root, "HEAD", LOCK_FILE)
+    if committed is None:
+        return {"committed_lock": False}
+    lock_file = root / LOCK_FILE
+    current = yaml.safe_load(lock_file.read_text(encoding="utf-8")) if lock_file.is_file() else None
+    metrics_file = shown(params.paths.metrics, root)
+    metrics_text = git.show(root, "HEAD", metrics_file)
+    committed_metrics = (
+        None if metrics_text is None else numbers(_parse(metrics_text, metrics_file, "HEAD"))
+    )
+    return {
+        "committed_lock": True,
+        "lock_differences": tuple(lock_differences(_parse(committed, LOCK_FILE, "HEAD"), current)),
+        "metrics_reproduced": committed_metrics is not None and committed_metrics == branch.metrics,
+    }
+
+
+def where_the_run_lives(params: Params) -> dict[str, bool]:
+    """Whether the MLflow store is a local SQLite file, and whether the run record
+    (paths.train_run) was written here rather than checked out."""
+    uri = os.environ.get("MLFLOW_TRACKING_URI") or params.mlflow.tracking_uri
+    record = params.paths.train_run
+    committed = git.show(params.root, "HEAD", shown(record, params.root))
+    here = record.read_text(encoding="utf-8") if record.is_file() else None
+    return {"mlflow_local": uri.startswith("sqlite:"), "mlflow_run_new": here != committed}
 
 
 def _mlflow_store(params: Params) -> str:

@@ -84,6 +84,15 @@ class Inputs:
     rules_fallback: str | None = None
     # The branch's data suite against the baseline's, when the suite file exists.
     suite_diff: SuiteDiff | None = None
+    # Did `dvc repro` here give what the checked-out commit records? None: not checked;
+    # False: the commit has no dvc.lock. The differences are (stage, path) pairs.
+    committed_lock: bool | None = None
+    lock_differences: tuple[tuple[str, str], ...] = ()
+    metrics_reproduced: bool | None = None
+    in_ci: bool = False
+    # The MLflow store is a local SQLite file; the run was recorded here, not committed.
+    mlflow_local: bool = False
+    mlflow_run_new: bool = False
 
 
 def comparisons(inputs: Inputs) -> list[Comparison] | None:
@@ -422,7 +431,8 @@ def validation_summary(validation: dict[str, Any] | None) -> str:
 
 def provenance_section(inputs: Inputs) -> list[str]:
     branch = _short(inputs.branch.commit)
-    if inputs.branch.dirty:
+    # In CI the workspace holds what CI itself wrote: the reproduction line judges that.
+    if inputs.branch.dirty and not inputs.in_ci:
         branch += " with uncommitted changes (commit `dvc.lock` and the metrics)"
     ahead = (
         f", {inputs.commits_ahead} commit{'s' * (inputs.commits_ahead != 1)} ahead"
@@ -435,13 +445,52 @@ def provenance_section(inputs: Inputs) -> list[str]:
         f"- Commits: branch {branch} against `{cell(inputs.baseline.label)}` "
         f"{_short(inputs.baseline.commit)}{ahead}.",
     ]
+    where, whose = ("in CI", "CI's") if inputs.in_ci else ("here", "this workspace's")
+    differences: dict[str, list[str]] = {}
+    for stage, path in inputs.lock_differences:
+        differences.setdefault(stage, [])
+        if path:
+            differences[stage].append(code(path))
+    named = "; ".join(
+        f"stage `{stage}`: {', '.join(paths)}" if paths else f"stage `{stage}` (on one side only)"
+        for stage, paths in differences.items()
+    )
+    if inputs.committed_lock is False:
+        lines.append(
+            f"- Reproduction: the branch commits no `dvc.lock`, so {whose} results are "
+            "checked against nothing; commit `dvc.lock` and the metrics."
+        )
+    elif inputs.committed_lock and not differences and inputs.metrics_reproduced:
+        lines.append(
+            f"- Reproduced: `dvc repro` {where} gave the branch's committed `dvc.lock` and "
+            "metrics exactly."
+        )
+    elif inputs.committed_lock and inputs.metrics_reproduced:
+        lines.append(
+            f"- Reproduced the metrics, not every byte: `dvc repro` {where} gave the committed "
+            f"metrics exactly, but `dvc.lock` differs in {named} (another CPU's floating "
+            "point can do that)."
+        )
+    elif inputs.committed_lock:
+        lines.append(
+            f"- Not reproduced: {whose} results differ from the branch's commit in "
+            f"{named or 'the metrics'}; run `dvc repro` and commit `dvc.lock` and the "
+            "metrics, or find what is not deterministic."
+        )
     run = inputs.mlflow_run or {}
     if run.get("run_id"):
-        store = f" in {code(inputs.mlflow_store)}" if inputs.mlflow_store else ""
-        lines.append(
+        described = (
             f"- MLflow run {code(run['run_id'])} (experiment {code(run.get('experiment', '?'))})"
-            f"{store}."
         )
+        if inputs.mlflow_local and inputs.in_ci:
+            where = "this CI runner" if inputs.mlflow_run_new else "the machine that ran it"
+            lines.append(
+                f"{described} lives only on {where}: the MLflow store is a local SQLite "
+                "file; set `MLFLOW_TRACKING_URI` to a shared server to keep runs."
+            )
+        else:
+            store = f" in {code(inputs.mlflow_store)}" if inputs.mlflow_store else ""
+            lines.append(f"{described}{store}.")
     else:
         lines.append("- MLflow: no training run recorded in this workspace.")
     return lines

@@ -64,7 +64,7 @@ def read_lock(root: Path) -> LockedOutputs:
     return LockedOutputs(digest=file_md5(path), outputs=outputs)
 
 
-def _last_line(text: str) -> str:
+def last_line(text: str) -> str:
     lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
     return lines[-1] if lines else "no output"
 
@@ -80,7 +80,7 @@ def dvc(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
 def dvc_status(root: Path) -> dict[str, list]:
     result = dvc(root, "status", "--json")
     if result.returncode != 0:
-        raise WorkspaceError(f"`dvc status` failed: {_last_line(result.stderr)}")
+        raise WorkspaceError(f"`dvc status` failed: {last_line(result.stderr)}")
     return json.loads(result.stdout or "{}")
 
 
@@ -125,7 +125,7 @@ def require_in_sync(root: Path) -> None:
         if pulled.returncode != 0:
             raise WorkspaceError(
                 "the pipeline outputs in dvc.lock are missing here and `dvc pull` could not fetch "
-                f"them ({_last_line(pulled.stderr)}); push them from the machine that ran the "
+                f"them ({last_line(pulled.stderr)}); push them from the machine that ran the "
                 "pipeline (`dvc push`) to a remote this machine can reach (README: Remote storage)"
             )
         status = dvc_status(root)
@@ -143,7 +143,66 @@ def push_outputs(root: Path) -> str:
     pushed = dvc(root, "push")
     if pushed.returncode != 0:
         raise WorkspaceError(
-            f"`dvc push` failed ({_last_line(pushed.stderr)}); check the default remote in "
+            f"`dvc push` failed ({last_line(pushed.stderr)}); check the default remote in "
             ".dvc/config (`dvc remote list`) and its credentials"
         )
-    return _last_line(pushed.stdout)
+    return last_line(pushed.stdout)
+
+
+def lock_entries(document: object) -> dict[str, dict[str, str]]:
+    """Stage -> {path: md5} of every dependency and output a parsed dvc.lock records,
+    with the stage's parameters under the params file's name."""
+    if not isinstance(document, dict):
+        return {}
+    entries: dict[str, dict[str, str]] = {}
+    for stage, recorded in (document.get("stages") or {}).items():
+        files: dict[str, str] = {}
+        for kind in ("deps", "outs"):
+            for item in recorded.get(kind) or []:
+                if isinstance(item, dict) and "path" in item:
+                    files[item["path"]] = str(item.get("md5") or item.get("hash") or "")
+        for params_file, values in (recorded.get("params") or {}).items():
+            files[params_file] = json.dumps(values, sort_keys=True)
+        entries[stage] = files
+    return entries
+
+
+def lock_differences(committed: object, current: object) -> list[tuple[str, str]]:
+    """(stage, path) for every file or params entry whose record differs between two
+    parsed dvc.lock documents; a stage on one side only is (stage, "")."""
+    before, after = lock_entries(committed), lock_entries(current)
+    differences = []
+    for stage in sorted(set(before) | set(after)):
+        if stage not in before or stage not in after:
+            differences.append((stage, ""))
+            continue
+        old, new = before[stage], after[stage]
+        differences += [
+            (stage, path) for path in sorted(set(old) | set(new)) if old.get(path) != new.get(path)
+        ]
+    return differences
+
+
+def changed_stages(baseline: object, branch: object) -> list[str]:
+    """The stages whose dvc.lock record differs between the baseline and the branch."""
+    return sorted({stage for stage, _ in lock_differences(baseline, branch)})
+
+
+def shared_remote(root: Path) -> str | None:
+    """The default remote's name when it is reachable from here: a URL with a scheme
+    (s3://, gs://, ssh://, ...) or a folder that exists. None for no remote, or for the
+    local default folder on a machine that does not have it (a CI runner)."""
+    default = dvc(root, "remote", "default")
+    name = default.stdout.strip()
+    if default.returncode != 0 or not name:
+        return None
+    listed = dvc(root, "remote", "list")
+    # `dvc remote list` prints "name<TAB>url", with "(default)" after the default's url.
+    urls = {
+        fields[0]: fields[1] for fields in map(str.split, listed.stdout.splitlines()) if fields[1:]
+    }
+    url = urls.get(name, "")
+    if "://" in url:
+        return name
+    folder = Path(url) if Path(url).is_absolute() else root / ".dvc" / url
+    return name if url and folder.is_dir() else None

@@ -197,3 +197,23 @@ def ci_run_url() -> str | None:
     if all(parts) and run_id:
         return f"{parts[0]}/{parts[1]}/actions/runs/{run_id}"
     return None
+
+
+def in_actions(env: Mapping[str, str] | None = None) -> bool:
+    """True inside a GitHub Actions job."""
+    return (os.environ if env is None else env).get("GITHUB_ACTIONS") == "true"
+
+
+def pull_request_head(env: Mapping[str, str] | None = None) -> str | None:
+    """The commit at the tip of the pull request's branch (`pull_request.head.sha`), not the
+    merge commit GitHub checks out; None outside a pull_request event."""
+    env = os.environ if env is None else env
+    event_path = env.get("GITHUB_EVENT_PATH", "")
+    if not event_path:
+        return None
+    try:
+        event = json.loads(Path(event_path).read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError):
+        return None
+    head = ((event.get("pull_request") or {}).get("head") or {}).get("sha")
+    return head if isinstance(head, str) and re.fullmatch(r"[0-9a-f]{40}", head) else None

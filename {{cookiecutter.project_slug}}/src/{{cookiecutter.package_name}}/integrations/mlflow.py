@@ -6,14 +6,18 @@ Only what saves, loads, records or releases a model imports this module (`train`
 
 from __future__ import annotations
 
+import hashlib
 import importlib.metadata
+import json
 import logging
 import os
+import zipfile
 from pathlib import Path
 
 import mlflow
 import mlflow.sklearn
 from mlflow.entities import LoggedModelOutput
+from mlflow.models import Model
 
 from ..errors import DataError, ProjectError
 from ..io import atomic_path, file_md5
@@ -42,18 +46,103 @@ def pip_requirements() -> list[str]:
     return [f"{name}=={importlib.metadata.version(name)}" for name in RUNTIME_PACKAGES]
 
 
+# MLmodel's creation time, fixed so that the model directory is a function of its
+# content: the time a model was trained is its MLflow run's start time.
+CREATED = "1970-01-01 00:00:00"
+# What every entry of the skops archive gets instead of the clock and the platform.
+ZIP_DATE = (1980, 1, 1, 0, 0, 0)
+ZIP_MODE = 0o644 << 16
+UNIX = 3
+
+
 def save_model(pipeline, example, model_dir: Path) -> None:
-    """Save a fitted Pipeline in MLflow format, with its signature and input example."""
+    """Save a fitted Pipeline in MLflow format, with its signature and input example.
+
+    The same Pipeline gives the same bytes: see `make_reproducible`.
+    """
     signature = mlflow.models.infer_signature(example, pipeline.predict(example))
     with atomic_path(model_dir) as staged:
         mlflow.sklearn.save_model(
             pipeline,
             staged,
+            mlflow_model=Model(utc_time_created=CREATED, model_uuid=None),
             signature=signature,
             input_example=example,
             pip_requirements=pip_requirements(),
             skops_trusted_types=SKOPS_TRUSTED_TYPES,
         )
+        make_reproducible(staged)
+
+
+def make_reproducible(model_dir: Path) -> None:
+    """Take the clock, the memory addresses and the random ids out of a saved model.
+
+    MLflow writes the time and a random `model_uuid` into MLmodel; skops names objects
+    and array files after their memory address (`id()`) and stamps zip entries with
+    the time. Here the archive is rewritten with those numbered in order of appearance
+    and fixed entry metadata, and `model_uuid` becomes the digest of everything else,
+    so DVC records the same md5 for the same model wherever it is trained.
+    """
+    mlmodel = model_dir / "MLmodel"
+    model = Model.load(str(mlmodel))
+    archive = model_dir / model.flavors["sklearn"]["pickled_model"]
+    before = archive.stat().st_size
+    rewrite_skops(archive)
+    if model.model_size_bytes is not None:
+        model.model_size_bytes += archive.stat().st_size - before
+    model.utc_time_created = CREATED
+    model.model_uuid = None
+    model.save(str(mlmodel))
+    model.model_uuid = directory_digest(model_dir)
+    model.save(str(mlmodel))
+
+
+def directory_digest(folder: Path) -> str:
+    """The md5 of every file's relative path and bytes, in path order."""
+    digest = hashlib.md5()
+    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+        digest.update(path.relative_to(folder).as_posix().encode("utf-8") + b"\0")
+        digest.update(file_md5(path).encode("ascii"))
+    return digest.hexdigest()
+
+
+def rewrite_skops(archive: Path) -> None:
+    """Rewrite a skops file with ids and file names numbered in order of appearance.
+
+    Loading only matches equal `__id__`s (shared objects) and reads members by their
+    `file` name, so a one-to-one renumbering loads the same objects.
+    """
+    with zipfile.ZipFile(archive) as source:
+        members = {info.filename: (info, source.read(info)) for info in source.infolist()}
+    schema = json.loads(members["schema.json"][1])
+    ids: dict[int, int] = {}
+    files: dict[str, str] = {}
+
+    def renumber(node):
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if key == "__id__" and isinstance(value, int):
+                    node[key] = ids.setdefault(value, len(ids) + 1)
+                elif key == "file" and isinstance(value, str) and value in members:
+                    suffix = Path(value).suffix
+                    node[key] = files.setdefault(value, f"{len(files) + 1}{suffix}")
+                else:
+                    renumber(value)
+        elif isinstance(node, list):
+            for item in node:
+                renumber(item)
+
+    renumber(schema)
+    renamed = {files.get(name, name): member for name, member in members.items()}
+    renamed["schema.json"] = (members["schema.json"][0], json.dumps(schema, indent=2).encode())
+    with zipfile.ZipFile(archive, "w") as target:
+        for name in sorted(renamed):
+            original, content = renamed[name]
+            info = zipfile.ZipInfo(name, date_time=ZIP_DATE)
+            info.compress_type = original.compress_type
+            info.external_attr = ZIP_MODE
+            info.create_system = UNIX
+            target.writestr(info, content)
 
 
 def load_model(model_dir: Path):

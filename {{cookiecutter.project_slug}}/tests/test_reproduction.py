@@ -1,0 +1,178 @@
+"""What the report says about reproduction: the committed dvc.lock and metrics against
+what `dvc repro` left, the pull request's own head, and which stages `mlops pull` fetches."""
+
+import json
+import subprocess
+import sys
+from argparse import Namespace
+
+import pytest
+import yaml
+
+from {{ cookiecutter.package_name }}.commands.pull import plan
+from {{ cookiecutter.package_name }}.commands.report import gather
+from {{ cookiecutter.package_name }}.commands.report import run as run_report
+from {{ cookiecutter.package_name }}.integrations.dvc import lock_differences, shared_remote
+from {{ cookiecutter.package_name }}.integrations.github import pull_request_head
+from {{ cookiecutter.package_name }}.params import load_params
+
+from .conftest import PROJECT_ROOT
+
+
+def lock(model_md5="m" * 32, metrics_md5="x" * 32, alpha=1.0):
+    return {
+        "schema": "2.0",
+        "stages": {
+            "ingest": {"outs": [{"path": "data/raw/data.parquet", "md5": "a" * 32}]},
+            "train": {
+                "deps": [{"path": "data/split/train.parquet", "md5": "t" * 32}],
+                "params": {"params.yaml": {"model": {"alpha": alpha}}},
+                "outs": [{"path": "models/model", "md5": model_md5}],
+            },
+            "evaluate": {"outs": [{"path": "metrics.json", "md5": metrics_md5}]},
+        },
+    }
+
+
+def git(root, *args):
+    return subprocess.run(
+        ["git", *args], cwd=root, check=True, capture_output=True, text=True
+    ).stdout.strip()
+
+
+@pytest.fixture
+def committed(write_params, tmp_path, monkeypatch):
+    """A branch off main that committed its dvc.lock, metrics and run record."""
+    for variable in ("GITHUB_ACTIONS", "GITHUB_EVENT_PATH"):
+        monkeypatch.delenv(variable, raising=False)
+    params = load_params(write_params())
+    git(tmp_path, "init", "--quiet", "--initial-branch=main")
+    git(tmp_path, "config", "user.email", "test@example.com")
+    git(tmp_path, "config", "user.name", "test")
+    params.paths.metrics.write_text(json.dumps({name: 0.5 for name in params.gates}))
+    git(tmp_path, "add", "params.yaml", "metrics.json")
+    git(tmp_path, "commit", "--quiet", "-m", "baseline")
+    git(tmp_path, "checkout", "--quiet", "-b", "change")
+    (tmp_path / "dvc.lock").write_text(yaml.safe_dump(lock()))
+    params.paths.metrics.write_text(json.dumps({name: 0.6 for name in params.gates}))
+    params.paths.train_run.parent.mkdir(parents=True)
+    params.paths.train_run.write_text(json.dumps({"run_id": "author", "experiment": "e"}))
+    git(tmp_path, "add", "dvc.lock", "metrics.json", str(params.paths.train_run))
+    git(tmp_path, "commit", "--quiet", "-m", "results")
+    return params
+
+
+def provenance(params) -> list[str]:
+    assert run_report(params, Namespace(baseline=None, output=None)) == 0
+    markdown = params.paths.report.read_text(encoding="utf-8")
+    return markdown.split("### Provenance", 1)[1].strip().splitlines()
+
+
+def in_ci(monkeypatch, tmp_path, head):
+    event = tmp_path / "event.json"
+    event.write_text(json.dumps({"pull_request": {"number": 7, "head": {"sha": head}}}))
+    monkeypatch.setenv("GITHUB_ACTIONS", "true")
+    monkeypatch.setenv("GITHUB_EVENT_PATH", str(event))
+
+
+def test_identical_results_are_reported_as_reproduced(committed):
+    report = gather(committed, None)
+    assert report.committed_lock and report.metrics_reproduced
+    assert report.lock_differences == ()
+    assert (
+        "- Reproduced: `dvc repro` here gave the branch's committed `dvc.lock` and metrics "
+        "exactly." in provenance(committed)
+    )
+
+
+def test_same_metrics_other_bytes_names_the_stage_and_file(committed, monkeypatch, tmp_path):
+    (committed.root / "dvc.lock").write_text(yaml.safe_dump(lock(model_md5="n" * 32)))
+    committed.paths.train_run.write_text(json.dumps({"run_id": "ci", "experiment": "e"}))
+    in_ci(monkeypatch, tmp_path, git(committed.root, "rev-parse", "HEAD"))
+    lines = provenance(committed)
+    assert not any("uncommitted" in line for line in lines), lines
+    assert lines[1] == (
+        "- Reproduced the metrics, not every byte: `dvc repro` in CI gave the committed "
+        "metrics exactly, but `dvc.lock` differs in stage `train`: `models/model` (another "
+        "CPU's floating point can do that)."
+    )
+    # The store is a local SQLite file: the run CI recorded is nowhere else.
+    assert lines[2].startswith("- MLflow run `ci` (experiment `e`) lives only on this CI runner")
+
+
+def test_other_metrics_are_not_reproduced_and_each_difference_is_named(committed):
+    changed = {name: 0.7 for name in committed.gates}
+    committed.paths.metrics.write_text(json.dumps(changed))
+    (committed.root / "dvc.lock").write_text(
+        yaml.safe_dump(lock(model_md5="n" * 32, metrics_md5="y" * 32, alpha=2.0))
+    )
+    report = gather(committed, None)
+    assert report.metrics_reproduced is False
+    assert report.lock_differences == (
+        ("evaluate", "metrics.json"),
+        ("train", "models/model"),
+        ("train", "params.yaml"),
+    )
+    reproduction = provenance(committed)[1]
+    assert reproduction.startswith(
+        "- Not reproduced: this workspace's results differ from the branch's commit in "
+        "stage `evaluate`: `metrics.json`; stage `train`: `models/model`, `params.yaml`;"
+    )
+
+
+def test_a_branch_without_a_committed_lock_is_checked_against_nothing(committed):
+    git(committed.root, "rm", "--quiet", "--cached", "dvc.lock")
+    git(committed.root, "commit", "--quiet", "-m", "untrack the lock")
+    assert gather(committed, None).committed_lock is False
+    assert "the branch commits no `dvc.lock`" in provenance(committed)[1]
+
+
+def test_the_pull_request_head_is_shown_and_counted_not_the_merge_commit(
+    committed, monkeypatch, tmp_path
+):
+    head = git(committed.root, "rev-parse", "HEAD")
+    # GitHub checks out a merge commit of the head into main: one more commit, not the PR's.
+    git(committed.root, "checkout", "--quiet", "main")
+    git(committed.root, "commit", "--quiet", "--allow-empty", "-m", "meanwhile on main")
+    git(committed.root, "checkout", "--quiet", "--detach")
+    git(committed.root, "merge", "--quiet", "--no-ff", "-m", "Merge head into main", "change")
+    assert git(committed.root, "rev-list", "--count", "main..HEAD") == "2"
+    in_ci(monkeypatch, tmp_path, head)
+    report = gather(committed, None)
+    assert report.branch.commit == head
+    assert report.commits_ahead == 1
+    assert f"- Commits: branch `{head[:8]}` against `main`" in provenance(committed)[0]
+
+
+def test_pull_request_head_needs_a_pull_request_event(tmp_path):
+    assert pull_request_head({}) is None
+    event = tmp_path / "event.json"
+    event.write_text(json.dumps({"ref": "refs/heads/main"}))
+    assert pull_request_head({"GITHUB_EVENT_PATH": str(event)}) is None
+    event.write_text(json.dumps({"pull_request": {"head": {"sha": "ab" * 20}}}))
+    assert pull_request_head({"GITHUB_EVENT_PATH": str(event)}) == "ab" * 20
+
+
+def test_pull_fetches_the_stages_the_branch_did_not_change():
+    baseline, branch = lock(), lock(model_md5="n" * 32, metrics_md5="y" * 32)
+    assert lock_differences(baseline, baseline) == []
+    assert plan(baseline, branch) == (["ingest"], ["evaluate", "train"])
+    assert plan(None, branch) == ([], ["evaluate", "ingest", "train"])
+
+
+def test_only_a_remote_this_machine_reaches_is_used(tmp_path):
+    (tmp_path / ".dvc").mkdir()
+    config = (PROJECT_ROOT / ".dvc" / "config").read_text(encoding="utf-8")
+    (tmp_path / ".dvc" / "config").write_text(config)
+    # The shipped default: a folder beside the repository, absent on a CI runner.
+    assert shared_remote(tmp_path) is None
+    url = config.split("url = ", 1)[1].strip()
+    (tmp_path / ".dvc" / url).resolve().mkdir(parents=True)
+    assert shared_remote(tmp_path) == "local"
+    subprocess.run(
+        [sys.executable, "-m", "dvc", "remote", "add", "-d", "shared", "s3://bucket/project"],
+        cwd=tmp_path,
+        check=True,
+        capture_output=True,
+    )
+    assert shared_remote(tmp_path) == "shared"
