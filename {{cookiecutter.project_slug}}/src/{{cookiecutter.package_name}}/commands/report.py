@@ -184,7 +184,7 @@ def reproduction(params: Params, branch: Snapshot) -> dict[str, Any]:
     }
 
 
-def where_the_run_lives(params: Params) -> dict[str, bool]:
+def where_the_run_lives(params: Params) -> dict[str, Any]:
     """Whether the MLflow store is a local SQLite file, and whether the run record
     (paths.train_run) was written here rather than checked out."""
     uri = os.environ.get("MLFLOW_TRACKING_URI") or params.mlflow.tracking_uri
