@@ -100,6 +100,7 @@ COMMON_FILES = {
     "src/{pkg}/integrations/mlflow.py",
     "src/{pkg}/integrations/registry.py",
     "src/{pkg}/integrations/serving.py",
+    "src/{pkg}/integrations/store.py",
     "src/{pkg}/io.py",
     "src/{pkg}/params.py",
     "src/{pkg}/stages/__init__.py",

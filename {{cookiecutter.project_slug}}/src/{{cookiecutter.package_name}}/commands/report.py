@@ -22,7 +22,7 @@ from ..core.gates import NEW, Comparison, MetricRule, judging_rules, rule_change
 from ..core.report import Inputs, Snapshot, comparisons, render
 from ..core.suite_diff import SuiteDiff, diff_suites
 from ..errors import DataError
-from ..integrations import git
+from ..integrations import git, store
 from ..integrations.dvc import LOCK_FILE, lock_differences, lock_outputs
 from ..integrations.github import (
     append_step_summary,
@@ -187,17 +187,15 @@ def reproduction(params: Params, branch: Snapshot) -> dict[str, Any]:
 def where_the_run_lives(params: Params) -> dict[str, Any]:
     """Whether the MLflow store is a local SQLite file, and whether the run record
     (paths.train_run) was written here rather than checked out."""
-    uri = os.environ.get("MLFLOW_TRACKING_URI") or params.mlflow.tracking_uri
+    uri = store.tracking_uri(params)
     record = params.paths.train_run
     committed = git.show(params.root, "HEAD", shown(record, params.root))
     here = record.read_text(encoding="utf-8") if record.is_file() else None
-    return {"mlflow_local": uri.startswith("sqlite:"), "mlflow_run_new": here != committed}
+    return {"mlflow_local": store.is_local_store(uri), "mlflow_run_new": here != committed}
 
 
 def _mlflow_store(params: Params) -> str:
-    from ..integrations import mlflow as tracking  # imports mlflow: paid only here
-
-    uri = tracking.redact(tracking.tracking_uri(params))
+    uri = store.redact(store.tracking_uri(params))
     local = Path(uri.removeprefix("sqlite:///"))
     if uri.startswith("sqlite:///") and local.is_relative_to(params.root):
         return f"sqlite:///{local.relative_to(params.root).as_posix()} (this checkout's store)"

@@ -10,7 +10,6 @@ import hashlib
 import importlib.metadata
 import json
 import logging
-import os
 import zipfile
 from pathlib import Path
 
@@ -23,9 +22,7 @@ from ..errors import DataError, ProjectError
 from ..io import atomic_path, file_md5
 from ..params import Params
 from .git import git_state
-
-TRACKING_ENV = "MLFLOW_TRACKING_URI"
-
+from .store import TRACKING_ENV, is_local_store, redact, tracking_uri
 
 # MLflow logs environment guesses at INFO/WARNING on every save (a venv without
 # pip, a detected uv project); the requirements are passed explicitly, so they are noise.
@@ -156,19 +153,6 @@ class TrackingError(ProjectError):
     """The MLflow store is unreachable or lacks what the pipeline recorded."""
 
 
-def tracking_uri(params: Params) -> str:
-    """MLFLOW_TRACKING_URI if set, else params.yaml's; a relative SQLite path is made absolute."""
-    uri = os.environ.get(TRACKING_ENV) or params.mlflow.tracking_uri
-    prefix = "sqlite:///"
-    if uri.startswith(prefix) and not uri.startswith(prefix + "/"):
-        uri = prefix + str(params.root / uri.removeprefix(prefix))
-    return uri
-
-
-def is_local_store(uri: str) -> bool:
-    return uri.startswith("sqlite:")
-
-
 def use_experiment(params: Params) -> str:
     """Point mlflow at the store and experiment; a local store keeps artifacts in the project."""
     uri = tracking_uri(params)
@@ -255,14 +239,6 @@ def record_run(params: Params, scores: dict[str, float], train_rows: int) -> dic
             f"check {TRACKING_ENV} or params.yaml `mlflow.tracking_uri`"
         ) from None
     return {"run_id": run_id, "model_id": model_id, "experiment": params.mlflow.experiment}
-
-
-def redact(uri: str) -> str:
-    """The URI without credentials, for messages and tags."""
-    if "@" in uri and "://" in uri:
-        scheme, rest = uri.split("://", 1)
-        return f"{scheme}://***@{rest.rsplit('@', 1)[1]}"
-    return uri
 
 
 def git_revision(root: Path) -> dict[str, str]:
