@@ -289,11 +289,26 @@ def test_the_workflow_passes_zizmor_and_the_schema(workflows, poster):
     )
 
 
-# The real CML CLI: a ready build of 0.20.6 next to the template (see shared/tools/README.md),
-# or a `cml` on PATH.
-CML_TARBALL = Path(
-    os.environ.get("CML_TARBALL", TEMPLATE.parent / "shared" / "tools" / "cml-0.20.6.tgz")
-)
+# The real CML CLI: a ready build of 0.20.6 (see shared/tools/README.md) named by CML_TARBALL,
+# or next to this checkout, or next to the checkout this one was cloned from (CI runs in a
+# fresh clone); else a `cml` on PATH.
+def find_cml_tarball() -> Path:
+    if os.environ.get("CML_TARBALL"):
+        return Path(os.environ["CML_TARBALL"])
+    folders = [TEMPLATE.parent]
+    origin = subprocess.run(
+        ["git", "-C", str(TEMPLATE), "config", "--get", "remote.origin.url"],
+        capture_output=True,
+        text=True,
+        check=False,
+    ).stdout.strip()
+    if origin and "://" not in origin and ":" not in origin.split("/")[0]:
+        folders.append(Path(origin.removeprefix("file://")).resolve().parent)
+    candidates = [folder / "shared" / "tools" / "cml-0.20.6.tgz" for folder in folders]
+    return next((path for path in candidates if path.is_file()), candidates[0])
+
+
+CML_TARBALL = find_cml_tarball()
 METRICS = {"roc_auc": 0.9, "f1": 0.9, "accuracy": 0.9, "precision": 0.9, "recall": 0.9}
 ALERT = "> [!WARNING]\n> a reviewer's alert must arrive as written\n"
 
