@@ -1,4 +1,5 @@
-"""Drop the files of options that were not chosen, then make the project a git repository.
+"""Drop the files of options that were not chosen, make the project a git repository, and
+print the two commands to run next.
 
 Nothing else happens here: no network, no installs. DVC is initialised by the
 `.dvc/` folder the template ships, so the bake does not need DVC installed.
@@ -67,7 +68,17 @@ def main() -> int:
     root = Path.cwd()
     remove_unchosen(root, answers)
     init_git(root, answers)
+    print(next_steps(root.name))
     return 0
+
+
+def next_steps(slug: str) -> str:
+    """What the bake prints last: the two commands that install and run the project."""
+    return (
+        f"Created {slug}/ (a git repository on main). Next:\n"
+        f"  cd {slug}\n"
+        "  uv sync --locked && uv run dvc repro"
+    )
 
 
 if __name__ == "__main__":

@@ -28,6 +28,12 @@ def run(params: Params, args: argparse.Namespace) -> int:
     passed, first_line = verdict(inputs)
     print(first_line.removeprefix("## "))
     base = inputs.baseline.label
+    if inputs.data_set_changes and inputs.baseline.metrics is not None:
+        print(
+            f"gate: new data set ({'; '.join(inputs.data_set_changes)}): judged by the floors "
+            f"(`min`/`max`) of `gates` at `{base}`, not against its metrics",
+            file=sys.stderr,
+        )
     if inputs.rules_fallback:
         print(f"gate: {rules_note(inputs)}.", file=sys.stderr)
     elif inputs.rule_changes:
