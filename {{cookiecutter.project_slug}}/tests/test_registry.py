@@ -64,7 +64,7 @@ def test_provenance_comes_from_dvc_lock_and_the_outputs(write_params):
     params.paths.train_run.parent.mkdir(parents=True)
     params.paths.train_run.write_text(json.dumps({"run_id": "abc123"}))
     params.paths.metrics.write_text(json.dumps({"rmse": 50.5, "r2": 0.5}))
-    with pytest.raises(RegistryError, match="features.json is missing"):
+    with pytest.raises(RegistryError, match=r"features\.json is missing"):
         collect_provenance(params, "c0ffee")
     features = {"target": "y", "numeric": ["age", "bmi"], "categorical": [], "excluded": {}}
     params.paths.features.parent.mkdir(parents=True, exist_ok=True)
@@ -85,7 +85,7 @@ def test_provenance_comes_from_dvc_lock_and_the_outputs(write_params):
     # Metrics that dvc.lock records an md5 for must be the recorded ones.
     lock["stages"]["evaluate"] = {"outs": [{"path": "metrics.json", "md5": "0" * 32}]}
     (params.root / "dvc.lock").write_text(yaml.safe_dump(lock))
-    with pytest.raises(WorkspaceError, match="metrics.json does not match the md5 dvc.lock"):
+    with pytest.raises(WorkspaceError, match=r"metrics\.json does not match the md5 dvc\.lock"):
         collect_provenance(params, "c0ffee")
     del lock["stages"]["evaluate"]
     (params.root / "dvc.lock").write_text(yaml.safe_dump(lock))
@@ -191,7 +191,7 @@ def test_a_new_data_set_needs_the_flag_and_is_judged_by_the_floors(write_params,
 def test_the_new_data_set_flag_never_skips_the_champion_gate(write_params, regression_params):
     same = {**OLD_DATA, "data_schema": "new"}
     candidate = Provenance(**{**PROVENANCE.__dict__, "data_schema": "new", "data_set": "y"})
-    with pytest.raises(RegistryError, match="uses the same .*deploy without the flag"):
+    with pytest.raises(RegistryError, match=r"uses the same .*deploy without the flag"):
         champion_gate(regression_params, FakeRegistry(same), candidate, new_data_set=True)
     # Gates without floors cannot pass a model on a new data set.
     no_floors = replace(
