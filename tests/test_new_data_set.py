@@ -62,8 +62,16 @@ def test_an_own_data_branch_is_judged_by_mains_floors_and_deployed_explicitly(
 
         def commit(message: str) -> None:
             sh("git", "add", "--all")
-            sh("git", "-c", "user.name=T", "-c", "user.email=t@example.com", "commit", "-qm",
-               message)
+            sh(
+                "git",
+                "-c",
+                "user.name=T",
+                "-c",
+                "user.email=t@example.com",
+                "commit",
+                "-qm",
+                message,
+            )
 
         # main: the demo data, run and released.
         sh("dvc", "repro")
@@ -116,8 +124,9 @@ def test_an_own_data_branch_is_judged_by_mains_floors_and_deployed_explicitly(
         registry = json.loads(shown.stdout)
         assert registry["aliases"] == {"production": "2", "previous": "1"}
         tags = registry["versions"]["2"]["tags"]
-        assert "first release on data set target churned (classification), suite customers" in (
-            tags["new_data_set"]
+        assert (
+            "first release on data set target churned (classification), suite customers"
+            in (tags["new_data_set"])
         )
         assert "'production' was version 1 before" in tags["new_data_set"]
         assert tags["data_schema"] != registry["versions"]["1"]["tags"]["data_schema"]
