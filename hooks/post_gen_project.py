@@ -1,5 +1,5 @@
 """Drop the files of options that were not chosen, record where the template came from,
-then make the project a git repository.
+make the project a git repository, and print the two commands to run next.
 
 Nothing else happens here: no network, no installs. DVC is initialised by the
 `.dvc/` folder the template ships, so the bake does not need DVC installed.
@@ -155,7 +155,17 @@ def main() -> int:
     record_template(root, answers)
     if "_commit" not in answers:  # cruft renders into scratch folders: no repository there
         init_git(root, answers)
+    print(next_steps(root.name))
     return 0
+
+
+def next_steps(slug: str) -> str:
+    """What the bake prints last: the two commands that install and run the project."""
+    return (
+        f"Created {slug}/ (a git repository on main). Next:\n"
+        f"  cd {slug}\n"
+        "  uv sync --locked && uv run dvc repro"
+    )
 
 
 if __name__ == "__main__":

@@ -118,6 +118,9 @@ class ProjectEnv:
             "UV_PROJECT_ENVIRONMENT": str(venv),
             "UV_PYTHON": sys.executable,
             "VIRTUAL_ENV": str(venv),
+            # This machine sets PYTHONDONTWRITEBYTECODE, so nothing would cache the .pyc
+            # files and every stage would spend seconds compiling its imports again.
+            "UV_COMPILE_BYTECODE": "1",
             "PATH": f"{venv / 'bin'}{os.pathsep}{os.environ['PATH']}",
         }
         self.env.pop("MLFLOW_TRACKING_URI", None)

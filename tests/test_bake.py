@@ -88,6 +88,7 @@ COMMON_FILES = {
     "src/{pkg}/core/report.py",
     "src/{pkg}/core/split.py",
     "src/{pkg}/core/suite_diff.py",
+    "src/{pkg}/core/dataset.py",
     "src/{pkg}/core/suites.py",
     "src/{pkg}/errors.py",
     "src/{pkg}/integrations/__init__.py",
@@ -132,6 +133,7 @@ COMMON_FILES = {
     "tests/test_split.py",
     "tests/test_suggest.py",
     "tests/test_suite_diff.py",
+    "tests/test_dataset.py",
     "tests/test_validation.py",
     "tests/test_workspace.py",
 }

@@ -1,12 +1,15 @@
 """Provenance tags, the champion gate and the CI guard, without a tracking server."""
 
 import json
+from dataclasses import replace
 from types import SimpleNamespace
 
 import pytest
 import yaml
 
 from {{ cookiecutter.package_name }}.commands.deploy import champion_gate
+from {{ cookiecutter.package_name }}.core.dataset import DataSet
+from {{ cookiecutter.package_name }}.integrations.dvc import WorkspaceError
 from {{ cookiecutter.package_name }}.integrations.registry import (
     Provenance,
     RegistryError,
@@ -61,6 +64,12 @@ def test_provenance_comes_from_dvc_lock_and_the_outputs(write_params):
     params.paths.train_run.parent.mkdir(parents=True)
     params.paths.train_run.write_text(json.dumps({"run_id": "abc123"}))
     params.paths.metrics.write_text(json.dumps({"rmse": 50.5, "r2": 0.5}))
+    with pytest.raises(RegistryError, match=r"features\.json is missing"):
+        collect_provenance(params, "c0ffee")
+    features = {"target": "y", "numeric": ["age", "bmi"], "categorical": [], "excluded": {}}
+    params.paths.features.parent.mkdir(parents=True, exist_ok=True)
+    params.paths.features.write_text(json.dumps(features))
+    data_set = DataSet.from_documents(params.raw, features)
     provenance = collect_provenance(params, "c0ffee")
     assert provenance == Provenance(
         git_commit="c0ffee",
@@ -69,7 +78,17 @@ def test_provenance_comes_from_dvc_lock_and_the_outputs(write_params):
         model_md5="m" * 32 + ".dir",
         train_run_id="abc123",
         metrics={"rmse": 50.5, "r2": 0.5},
+        data_schema=data_set.digest(),
+        data_set=data_set.describe(),
     )
+    assert provenance.tags()["data_set"] == "target y (regression), suite diabetes, 2 features"
+    # Metrics that dvc.lock records an md5 for must be the recorded ones.
+    lock["stages"]["evaluate"] = {"outs": [{"path": "metrics.json", "md5": "0" * 32}]}
+    (params.root / "dvc.lock").write_text(yaml.safe_dump(lock))
+    with pytest.raises(WorkspaceError, match=r"metrics\.json does not match the md5 dvc\.lock"):
+        collect_provenance(params, "c0ffee")
+    del lock["stages"]["evaluate"]
+    (params.root / "dvc.lock").write_text(yaml.safe_dump(lock))
     params.paths.metrics.write_text(json.dumps({"rmse": float("nan")}))
     with pytest.raises(RegistryError, match="holds no finite metrics"):
         collect_provenance(params, "c0ffee")
@@ -141,6 +160,48 @@ def test_champion_gate_refuses_a_candidate_without_a_gated_metric(regression_par
 def test_champion_gate_needs_metrics_on_the_champion(regression_params):
     with pytest.raises(RegistryError, match="carries no metric tags for the gated metrics"):
         champion_gate(regression_params, FakeRegistry({"git_commit": "x"}), PROVENANCE)
+
+
+FLOOR_GATES = {
+    "gates": {
+        "rmse": {"direction": "lower", "rel_tolerance": 0.02, "max": 60},
+        "r2": {"direction": "higher", "abs_tolerance": 0.01, "min": 0.4},
+    }
+}
+OLD_DATA = {"metric.rmse": "20.0", "metric.r2": "0.90", "data_schema": "old", "data_set": "x"}
+
+
+def test_a_new_data_set_needs_the_flag_and_is_judged_by_the_floors(write_params, capsys):
+    params = load_params(write_params(TASKS["regression"], FLOOR_GATES))
+    params = replace(params, gates={name: params.gates[name] for name in ("rmse", "r2")})
+    candidate = Provenance(**{**PROVENANCE.__dict__, "data_schema": "new", "data_set": "y"})
+    # Without the flag: refused, naming it (and the comparison with version 3 never runs).
+    assert not champion_gate(params, FakeRegistry(OLD_DATA), candidate)
+    out = capsys.readouterr().out
+    assert "trained on another data set (y) than version 3 ('production': x)" in out
+    assert "`mlops deploy --new-data-set`" in out and "regressed" not in out
+    # With it: the floors judge (rmse 53.8 <= 60, r2 0.454 >= 0.4), not production's metrics.
+    assert champion_gate(params, FakeRegistry(OLD_DATA), candidate, new_data_set=True)
+    assert "r2 meets its floor: 0.4541 (floor: at least 0.4" in capsys.readouterr().out
+    below = Provenance(**{**candidate.__dict__, "metrics": {"rmse": 61.0, "r2": 0.5}})
+    assert not champion_gate(params, FakeRegistry(OLD_DATA), below, new_data_set=True)
+    assert "below the floor on rmse" in capsys.readouterr().out
+
+
+def test_the_new_data_set_flag_never_skips_the_champion_gate(write_params, regression_params):
+    same = {**OLD_DATA, "data_schema": "new"}
+    candidate = Provenance(**{**PROVENANCE.__dict__, "data_schema": "new", "data_set": "y"})
+    with pytest.raises(RegistryError, match=r"uses the same .*deploy without the flag"):
+        champion_gate(regression_params, FakeRegistry(same), candidate, new_data_set=True)
+    # Gates without floors cannot pass a model on a new data set.
+    no_floors = replace(
+        regression_params,
+        gates={
+            name: replace(rule, minimum=None, maximum=None)
+            for name, rule in regression_params.gates.items()
+        },
+    )
+    assert not champion_gate(no_floors, FakeRegistry(OLD_DATA), candidate, new_data_set=True)
 
 
 def test_ci_requires_a_tracking_server(monkeypatch):

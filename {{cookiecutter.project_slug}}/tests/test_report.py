@@ -13,7 +13,7 @@ from {{ cookiecutter.package_name }}.core.dotted import numbers
 from {{ cookiecutter.package_name }}.core.gates import MetricRule, rule_changes
 from {{ cookiecutter.package_name }}.core.report import Inputs, Snapshot, changed_params, render, verdict
 from {{ cookiecutter.package_name }}.core.suite_diff import ExpectationChange, SuiteDiff
-from {{ cookiecutter.package_name }}.errors import ParamsError
+from {{ cookiecutter.package_name }}.errors import ParamsError, ProjectError
 from {{ cookiecutter.package_name }}.integrations.dvc import lock_outputs
 from {{ cookiecutter.package_name }}.integrations.git import GitError
 from {{ cookiecutter.package_name }}.params import load_params
@@ -409,3 +409,63 @@ def test_a_loosened_suite_at_the_branch_is_listed(repository):
         ("loosened", "a", ("max_value 10 -> 1000 (wider)",))
     ]
     assert gather(repository, "main").suite_diff.baseline_missing
+
+
+def test_a_new_data_set_is_named_in_the_headline_and_judged_by_the_baselines_floors():
+    floors = {
+        "f1": MetricRule("higher", abs_tolerance=0.01, minimum=0.6),
+        "rmse": MetricRule("lower", rel_tolerance=0.02, maximum=60.0),
+    }
+    change = ("target `y` -> `churned`", "data suite `demo` -> `customers`")
+    # 0.7 is far below main's 0.95, but main's 0.95 is on other data: the floors judge.
+    report = inputs(
+        {"f1": 0.95, "rmse": 10.0},
+        {"f1": 0.7, "rmse": 55.0},
+        data_set_changes=change,
+        baseline_rules=floors,
+    )
+    passed, line = verdict(report)
+    assert passed and line.startswith("## ✅ Quality gate passed on a new data set: 2 metrics")
+    assert "target `y` -> `churned`; data suite `demo` -> `customers`" in line
+    markdown = render(report)
+    assert "### New data set" in markdown and "`mlops deploy --new-data-set`" in markdown
+    assert "| f1 | 0.9500 | 0.7000 | at least 0.6 | 🟢 meets its floor |" in markdown
+    check_markdown(markdown)
+    below = inputs(
+        {"f1": 0.95, "rmse": 10.0},
+        {"f1": 0.5, "rmse": 55.0},
+        data_set_changes=change,
+        baseline_rules=floors,
+    )
+    passed, line = verdict(below)
+    assert not passed and "`f1` below the floors of `main`'s `gates`" in line
+    # Floors only the branch sets (rules of metrics main has no rule for) never count.
+    none = inputs(
+        {"f1": 0.95},
+        {"f1": 0.9, "new": 1.0},
+        rules={**RULES, "new": MetricRule("higher", minimum=0.0)},
+        data_set_changes=change,
+        baseline_rules=RULES,
+    )
+    passed, line = verdict(none)
+    assert not passed and "set no floor (`min`/`max`) to judge it by" in line
+
+
+def test_gather_sees_another_target_as_a_new_data_set(repository):
+    moved = yaml.safe_load((repository.root / "params.yaml").read_text(encoding="utf-8"))
+    moved["data"]["target"] = "churned"
+    (repository.root / "params.yaml").write_text(yaml.safe_dump(moved), encoding="utf-8")
+    params = load_params(repository.root / "params.yaml")
+    report = gather(params, None)
+    assert report.data_set_changes[0].startswith("target `")
+    assert report.data_set_changes[0].endswith("-> `churned`")
+    assert gather(repository, None).data_set_changes == ()
+
+
+def test_report_and_gate_refuse_metrics_that_dvc_lock_does_not_record(repository):
+    lock = {"stages": {"evaluate": {"outs": [{"path": "metrics.json", "md5": "0" * 32}]}}}
+    (repository.root / "dvc.lock").write_text(yaml.safe_dump(lock), encoding="utf-8")
+    with pytest.raises(ProjectError, match=r"metrics.json does not match .* run `dvc repro`"):
+        run_gate(repository, Namespace(baseline=None))
+    with pytest.raises(ProjectError, match=r"metrics.json does not match"):
+        run_report(repository, Namespace(baseline=None, output=None))

@@ -80,6 +80,8 @@ def test_smoke_test_of_a_missing_example_or_a_dead_url(tmp_path, model_server):
     example.write_text(json.dumps(EXAMPLE))
     with pytest.raises(SmokeTestError, match="could not reach"):
         smoke_test(f"http://127.0.0.1:{free_port()}", example, timeout=5)
+    with pytest.raises(SmokeTestError, match="'not a url' is not an http:// or https://"):
+        smoke_test("not a url", example)
 
 
 def test_a_model_that_cannot_be_served_is_refused(tmp_path):

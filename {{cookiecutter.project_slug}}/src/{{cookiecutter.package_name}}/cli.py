@@ -47,6 +47,16 @@ TOOLS: dict[str, str] = {
     "kfp": "the pipeline on Kubeflow Pipelines: compile its IR YAML, run it locally, or submit it",
 }
 COMMANDS: dict[str, str] = {**STAGES, **TOOLS}
+# After a failed stage: DVC removed the stage's outputs before running it, and the
+# stage moves new files into place only when it succeeds.
+RESTORE_HINT = (
+    " ({stage} wrote no new outputs; `dvc checkout` restores the last good ones that "
+    "dvc.lock records)"
+)
+
+
+def _restore_hint(command: str) -> str:
+    return RESTORE_HINT.format(stage=command) if command in STAGES else ""
 
 
 def module_name(command: str) -> str:
@@ -107,6 +117,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         params = load_params(args.params)
         status = _module(args.command).run(params, args)
     except ProjectError as error:
-        print(f"error: {error}", file=sys.stderr)
+        print(f"error: {error}{_restore_hint(args.command)}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print(
+            f"error: {args.command} was interrupted{_restore_hint(args.command)}", file=sys.stderr
+        )
+        return 130
     return int(status or 0)

@@ -158,7 +158,7 @@ class _AnyKey:
         self.value = value
 
 
-GATE_RULE_KEYS = ("direction", "abs_tolerance", "rel_tolerance", "gate")
+GATE_RULE_KEYS = ("direction", "abs_tolerance", "rel_tolerance", "gate", "min", "max")
 ALL_MODEL_TYPES = tuple(dict.fromkeys(name for types in MODEL_TYPES.values() for name in types))
 # Every key params.yaml may hold: a dict lists the keys of a section, None is a value
 # whose content the section's reader checks (hyperparameter names are checked against
@@ -333,8 +333,8 @@ def _gates(read: _Reader) -> dict[str, MetricRule]:
         if not isinstance(rule, dict):
             raise read.fail(
                 key,
-                f"must be a mapping of direction, abs_tolerance, rel_tolerance "
-                f"and gate, got {rule!r}",
+                f"must be a mapping of direction, abs_tolerance, rel_tolerance, "
+                f"gate, min and max, got {rule!r}",
                 "fix the rule",
             )
         read.choice(f"{key}.direction", DIRECTIONS)
@@ -349,7 +349,24 @@ def _gates(read: _Reader) -> dict[str, MetricRule]:
         gate = rule.get("gate", True)
         if not isinstance(gate, bool):
             raise read.fail(f"{key}.gate", f"must be true or false, got {gate!r}", "fix the value")
-        rules[name] = MetricRule(direction=rule["direction"], gate=gate, **tolerances)
+        bounds = {}
+        for bound, field_name in (("min", "minimum"), ("max", "maximum")):
+            value = rule.get(bound)
+            if value is not None and (
+                isinstance(value, bool) or not isinstance(value, int | float)
+            ):
+                raise read.fail(
+                    f"{key}.{bound}",
+                    f"must be a number (the metric's absolute floor on a new data set), "
+                    f"got {value!r}",
+                    "fix the value or remove the key",
+                )
+            bounds[field_name] = None if value is None else float(value)
+        if None not in bounds.values() and bounds["minimum"] > bounds["maximum"]:
+            raise read.fail(
+                f"{key}.min", "is above its max, so no value could pass", "fix the bounds"
+            )
+        rules[name] = MetricRule(direction=rule["direction"], gate=gate, **tolerances, **bounds)
     return rules
 
 

@@ -31,7 +31,9 @@ from ..params import DEFAULT_PARAMS_FILE, Params
 
 
 def run(params: Params, args: object = None) -> int:
+    print("check: reading dvc.yaml with DVC; comparing each stage with the CLI and its code")
     problems, notes = check_pipeline(params)
+    print("check: reading the data suites")
     suite_problems, suite_notes = check_suites(params)
     problems += suite_problems
     for line in notes + suite_notes:
@@ -59,6 +61,7 @@ def check_pipeline(params: Params) -> tuple[list[str], list[str]]:
             produced = {_path(stage, out) for stage in stages for out in stage.outs}
             problems = [] if pipeline else ["dvc.yaml defines no stages; restore the pipeline"]
             for stage in pipeline:
+                print(f"check: stage {stage.name}")
                 problems += _stage_problems(stage, params, produced)
     except DvcException as error:
         return [f"dvc.yaml cannot be loaded: {error}; fix dvc.yaml or params.yaml"], []

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -33,6 +34,7 @@ if TYPE_CHECKING:  # MLflow is imported when a deploy runs, so `--help` answers 
     from ..integrations.registry import Provenance, Registry
 
 REFUSED = 1
+NEW_DATA_SET_FLAG_TAG = "new_data_set"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -40,6 +42,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--check",
         action="store_true",
         help="only check the workspace, the tracking server and the champion gate; change nothing",
+    )
+    parser.add_argument(
+        "--new-data-set",
+        action="store_true",
+        help="the first release of a model trained on another data set than production's: "
+        "judge it by the floors (min/max) of `gates` instead of against production, and "
+        f"record this on the new version (tag {NEW_DATA_SET_FLAG_TAG})",
     )
     parser.add_argument(
         "--summary",
@@ -71,8 +80,83 @@ def _existing_release(registry: Registry, provenance: Provenance):
     )
 
 
+def floor_gate(
+    params: Params, baseline: dict[str, float], provenance: Provenance, say: Callable[[str], None]
+) -> bool:
+    """A candidate on a new data set against the floors of `gates` (the release commit's)."""
+    if not gates.floors_of(params.gates):
+        say(
+            "refused: params.yaml `gates` sets no floor (`min`, or `max` when lower is "
+            "better) to judge a model on a new data set; add floors on main and deploy again"
+        )
+        return False
+    comparisons = gates.judge_floors(baseline, provenance.metrics, params.gates)
+    say("floor gate (new data set), by the floors of `gates` in params.yaml:")
+    for comparison in comparisons:
+        say(f"  {comparison.explain()}")
+    failed = gates.failures(comparisons)
+    if failed:
+        names = ", ".join(comparison.name for comparison in failed)
+        say(f"refused: the candidate is below the floor on {names}; nothing was registered")
+        return False
+    return True
+
+
+def data_set_gate(
+    params: Params,
+    champion,
+    provenance: Provenance,
+    new_data_set: bool,
+    say: Callable[[str], None],
+) -> bool | None:
+    """Whether production and the candidate learned from the same data set.
+
+    None: the same (the champion gate judges); True/False: a new data set, passed or
+    refused. A changed data set needs --new-data-set, and the flag is refused when the
+    data set is the same, so it never skips the comparison with production.
+    """
+    from ..integrations.registry import RegistryError, metrics_from_tags
+
+    alias = params.registry.alias
+    schema = champion.tags.get("data_schema") if champion is not None else None
+    if champion is not None and schema is None and new_data_set:
+        raise RegistryError(
+            f"version {champion.version} ('{alias}') records no data set (tag data_schema), "
+            "so --new-data-set cannot tell that the data set changed; deploy without it"
+        )
+    if schema is None or schema == provenance.data_schema:
+        if new_data_set and champion is not None:
+            raise RegistryError(
+                f"--new-data-set is for a model trained on another data set than "
+                f"version {champion.version} ('{alias}'), and this one uses the same "
+                f"({provenance.data_set}); deploy without the flag, so the champion gate "
+                "compares it with production"
+            )
+        return None
+    was = champion.tags.get("data_set", schema)
+    if not new_data_set:
+        say(
+            f"refused: the candidate was trained on another data set ({provenance.data_set}) "
+            f"than version {champion.version} ('{alias}': {was}), so the champion gate cannot "
+            "compare them; if this is the move to a new data set, release it with "
+            "`mlops deploy --new-data-set` (judged by the floors of `gates`, recorded on the "
+            "version); nothing was registered"
+        )
+        return False
+    say(
+        f"--new-data-set: version {champion.version} ('{alias}') was trained on {was}, "
+        f"the candidate on {provenance.data_set}"
+    )
+    return floor_gate(params, metrics_from_tags(champion.tags), provenance, say)
+
+
 def champion_gate(
-    params: Params, registry: Registry, provenance: Provenance, say: Callable[[str], None] = print
+    params: Params,
+    registry: Registry,
+    provenance: Provenance,
+    say: Callable[[str], None] = print,
+    *,
+    new_data_set: bool = False,
 ) -> bool:
     """Report the comparison with production; True if the candidate may replace it."""
     from ..integrations.registry import RegistryError, metrics_from_tags
@@ -80,8 +164,14 @@ def champion_gate(
     alias = params.registry.alias
     champion = registry.holder(alias)
     if champion is None:
+        if new_data_set:
+            say(f"--new-data-set: no version holds '{alias}' yet")
+            return floor_gate(params, {}, provenance, say)
         say(f"no version holds '{alias}' yet; the first release is promoted")
         return True
+    moved = data_set_gate(params, champion, provenance, new_data_set, say)
+    if moved is not None:
+        return moved
     baseline = metrics_from_tags(champion.tags)
     gated = [name for name, rule in params.gates.items() if rule.gate]
     if not any(name in baseline for name in gated):
@@ -166,8 +256,16 @@ def release(params: Params, args: argparse.Namespace, say: Callable[[str], None]
             "files were not verified; delete that version in MLflow and deploy again"
         )
 
-    if not champion_gate(params, registry, provenance, say):
+    new_data_set = bool(getattr(args, "new_data_set", False))
+    if not champion_gate(params, registry, provenance, say, new_data_set=new_data_set):
         return REFUSED
+    if new_data_set:
+        holder_text = f"version {holder}" if holder else "no version"
+        provenance = replace(
+            provenance,
+            new_data_set=f"{datetime.now(UTC).isoformat(timespec='seconds')}: first release "
+            f"on data set {provenance.data_set}; '{alias}' was {holder_text} before",
+        )
     if args.check:
         say("--check: every check passed; nothing was changed")
         return 0

@@ -28,6 +28,12 @@ def run(params: Params, args: argparse.Namespace) -> int:
     passed, first_line = verdict(inputs)
     print(first_line.removeprefix("## "))
     base = inputs.baseline.label
+    if inputs.data_set_changes and inputs.baseline.metrics is not None:
+        print(
+            f"gate: new data set ({'; '.join(inputs.data_set_changes)}): judged by the floors "
+            f"(`min`/`max`) of `gates` at `{base}`, not against its metrics",
+            file=sys.stderr,
+        )
     if inputs.rules_fallback:
         print(f"gate: {rules_note(inputs)}.", file=sys.stderr)
     elif inputs.rule_changes:
@@ -40,14 +46,16 @@ def run(params: Params, args: argparse.Namespace) -> int:
             print(f"  - {change.describe()}", file=sys.stderr)
     if passed:
         return 0
+    failing = [comparison for comparison in comparisons(inputs) or [] if comparison.fails]
+    if not failing:  # a new data set that the baseline's gates set no floor for
+        return 1
     where = "on this branch" if inputs.rules_fallback else f"at `{base}`"
     print(
         f"These metrics fail their rule in params.yaml `gates` {where}:",
         file=sys.stderr,
     )
     added = {change.name for change in inputs.rule_changes if change.old is None}
-    for comparison in comparisons(inputs) or []:
-        if comparison.fails:
-            own = " (the branch's new rule)" if comparison.name in added else ""
-            print(f"  - {comparison.explain()}{own}", file=sys.stderr)
+    for comparison in failing:
+        own = " (the branch's new rule)" if comparison.name in added else ""
+        print(f"  - {comparison.explain()}{own}", file=sys.stderr)
     return 1

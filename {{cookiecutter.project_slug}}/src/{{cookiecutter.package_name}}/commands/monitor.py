@@ -13,19 +13,20 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
-from typing import Any
-
-import pandas as pd
+from typing import TYPE_CHECKING, Any
 
 from ..core import gates
-from ..core.drift import DriftResult, ReferenceProfile, detect
-from ..core.features import Features, model_inputs
 from ..core.markdown import table
-from ..core.metrics import score
 from ..errors import DataError
 from ..integrations.github import write_outputs
 from ..io import read_data, read_features, read_metrics, read_table, shown, write_json, write_text
 from ..params import Params
+
+if TYPE_CHECKING:  # pandas, SciPy and scikit-learn load when the command runs, not for --help
+    import pandas as pd
+
+    from ..core.drift import DriftResult
+    from ..core.features import Features
 
 EXIT_OK = 0
 EXIT_DRIFT = 1
@@ -78,6 +79,8 @@ def batch_performance(params: Params, batch: pd.DataFrame, features: Features) -
     if labelled.empty:
         return None
     evaluated = read_metrics(params.paths.metrics)
+    from ..core.features import model_inputs
+    from ..core.metrics import score
     from ..integrations.mlflow import load_model
 
     model = load_model(params.paths.model)
@@ -196,7 +199,10 @@ def github_outputs(report: dict[str, Any]) -> None:
 
 
 def run(params: Params, args: argparse.Namespace) -> int:
+    from ..core.drift import ReferenceProfile, detect
+
     batch_path = Path(args.batch) if getattr(args, "batch", None) else params.monitoring.batch
+    print(f"monitor: reading the batch {shown(batch_path, params.root)} and the training data")
     batch = read_batch(batch_path)
     features = read_features(params.paths.features)
     reference = read_table(params.paths.train, "split")
@@ -217,6 +223,7 @@ def run(params: Params, args: argparse.Namespace) -> int:
         "performance": None,
     }
 
+    print(f"monitor: validating {len(batch)} rows with suite {params.validation.suite}")
     validation = validate_batch(batch, params)
     report["validation"] = validation.to_dict()
     if not validation.success:
@@ -235,8 +242,11 @@ def run(params: Params, args: argparse.Namespace) -> int:
             f"batch {report['batch']} lacks feature columns {', '.join(missing)}; "
             "monitor a batch with the columns the model was trained on"
         )
+    print(f"monitor: comparing {len(features.columns)} features with the training data")
     profile = ReferenceProfile.build(reference, features, params.monitoring.psi_bins)
     drift = detect(profile, batch, params.monitoring)
+    if features.target in batch.columns:
+        print(f"monitor: scoring the model on the batch's labelled rows ({features.target})")
     performance = batch_performance(params, batch, features)
     report["drift"] = drift.to_dict()
     report["performance"] = performance

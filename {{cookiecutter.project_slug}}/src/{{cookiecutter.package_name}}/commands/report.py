@@ -17,13 +17,14 @@ from typing import Any
 import yaml
 
 from ..core.charts import draw_pngs
+from ..core.dataset import DataSet, differences
 from ..core.dotted import numbers
 from ..core.gates import NEW, Comparison, MetricRule, judging_rules, rule_changes
 from ..core.report import Inputs, Snapshot, comparisons, render
 from ..core.suite_diff import SuiteDiff, diff_suites
 from ..errors import DataError
 from ..integrations import git, store
-from ..integrations.dvc import LOCK_FILE, lock_differences, lock_outputs
+from ..integrations.dvc import LOCK_FILE, lock_differences, lock_outputs, require_recorded
 from ..integrations.github import (
     append_step_summary,
     in_actions,
@@ -76,6 +77,7 @@ def in_workspace(params: Params, label: str = "branch") -> Snapshot:
         raise git.GitError(str(error)) from None
     lock_file = params.root / LOCK_FILE
     lock = yaml.safe_load(lock_file.read_text(encoding="utf-8")) if lock_file.is_file() else None
+    require_recorded(params.root, params.paths.metrics, lock_outputs(lock))
     commit, changed = git.git_state(params.root)
     return Snapshot(
         label=label,
@@ -125,6 +127,27 @@ def suite_changes(params: Params, base: Snapshot) -> SuiteDiff | None:
     return SuiteDiff(path, baseline_path, tuple(changes))
 
 
+def _features_at(params: Params, commit: str | None, settings: Any) -> Any:
+    """features.json as committed at the baseline (where its params.yaml puts it)."""
+    paths = settings.get("paths") if isinstance(settings, dict) else None
+    relative = paths.get("features") if isinstance(paths, dict) else None
+    if commit is None or not isinstance(relative, str):
+        return None
+    text = git.show(params.root, commit, relative)
+    return None if text is None else _parse(text, relative, commit[:8])
+
+
+def data_set_changes(params: Params, base: Snapshot) -> tuple[str, ...]:
+    """How the branch's data set (task, target, suite, features) differs from the
+    baseline's; empty when it is the same data set (new rows included) or the
+    baseline has no params.yaml to compare with."""
+    if not isinstance(base.params, dict):
+        return ()
+    old = DataSet.from_documents(base.params, _features_at(params, base.commit, base.params))
+    new = DataSet.from_documents(params.raw, read_optional_json(params.paths.features))
+    return differences(old, new)
+
+
 def gather(params: Params, revision: str | None) -> Inputs:
     """Read both sides from git and disk; shared by `mlops report` and `mlops gate`.
 
@@ -159,6 +182,8 @@ def gather(params: Params, revision: str | None) -> Inputs:
         **reproduction(params, branch),
         in_ci=in_actions(),
         **where_the_run_lives(params),
+        data_set_changes=data_set_changes(params, base),
+        baseline_rules=committed,
     )
 
 

@@ -23,6 +23,11 @@ REMOVED = "removed"
 # A gated metric the baseline has and the candidate lacks: a gate that a deleted
 # metric could pass would be no gate.
 MISSING = "missing"
+# On a new data set, a metric is judged by its absolute floor (`min`, or `max` when
+# lower is better), not against a baseline measured on other data.
+MEETS_FLOOR = "meets its floor"
+BELOW_FLOOR = "below its floor"
+NO_FLOOR = "no floor (not judged)"
 
 
 @dataclass(frozen=True)
@@ -31,12 +36,33 @@ class MetricRule:
 
     A drop is tolerated when it is within `abs_tolerance` or within
     `rel_tolerance` times the baseline's magnitude (either suffices).
+    `minimum`/`maximum` (`min`/`max` in params.yaml) are absolute bounds that judge
+    a model on a new data set, where no baseline on the same data exists.
     """
 
     direction: str
     abs_tolerance: float = 0.0
     rel_tolerance: float = 0.0
     gate: bool = True
+    minimum: float | None = None
+    maximum: float | None = None
+
+    @property
+    def has_floor(self) -> bool:
+        return self.gate and (self.minimum is not None or self.maximum is not None)
+
+    def meets_floor(self, value: float) -> bool:
+        return (self.minimum is None or value >= self.minimum - 1e-12) and (
+            self.maximum is None or value <= self.maximum + 1e-12
+        )
+
+    def describe_floor(self) -> str:
+        bounds = []
+        if self.minimum is not None:
+            bounds.append(f"at least {self.minimum:g}")
+        if self.maximum is not None:
+            bounds.append(f"at most {self.maximum:g}")
+        return " and ".join(bounds) or "no floor"
 
     def allowed_drop(self, baseline: float) -> float:
         return max(self.abs_tolerance, self.rel_tolerance * abs(baseline))
@@ -47,6 +73,8 @@ class MetricRule:
             parts.append(f"tolerance {self.abs_tolerance:g}")
         if self.rel_tolerance:
             parts.append(f"tolerance {self.rel_tolerance:.1%} of the baseline")
+        if self.minimum is not None or self.maximum is not None:
+            parts.append(f"floor: {self.describe_floor()}")
         if not self.gate:
             parts.append("not gated")
         return ", ".join(parts)
@@ -74,7 +102,7 @@ class Comparison:
 
     @property
     def fails(self) -> bool:
-        return self.verdict in (REGRESSED, MISSING)
+        return self.verdict in (REGRESSED, MISSING, BELOW_FLOOR)
 
     def explain(self) -> str:
         """One sentence naming the metric, both values and the rule."""
@@ -82,6 +110,12 @@ class Comparison:
             return (
                 f"{self.name} missing: {format_value(self.baseline)} -> n/a (a gated metric; "
                 "compute it again, or set `gate: false` for it in params.yaml `gates`)"
+            )
+        if self.verdict in (MEETS_FLOOR, BELOW_FLOOR, NO_FLOOR):
+            floor = self.rule.describe_floor() if self.rule else "no rule"
+            return (
+                f"{self.name} {self.verdict}: {format_value(self.candidate)} (floor: {floor}; "
+                f"{format_value(self.baseline)} before, on the other data set)"
             )
         return (
             f"{self.name} {self.verdict}: {format_value(self.baseline)} -> "
@@ -130,6 +164,35 @@ def compare(
     ]
 
 
+def judge_floors(
+    baseline: dict[str, float], candidate: dict[str, float], rules: dict[str, MetricRule]
+) -> list[Comparison]:
+    """A model on a new data set: each gated metric against its absolute floor in `rules`.
+
+    A gated metric with a floor that the candidate lacks is missing; a metric without a
+    floor is shown, not judged (its baseline was measured on other data)."""
+    names = [*rules, *sorted((set(baseline) | set(candidate)) - set(rules))]
+    judged = []
+    for name in names:
+        rule, value = rules.get(name), candidate.get(name)
+        floored = rule is not None and rule.has_floor
+        if name not in baseline and name not in candidate and not floored:
+            continue
+        if rule is None or not rule.has_floor:
+            verdict = NO_FLOOR
+        elif value is None:
+            verdict = MISSING
+        else:
+            verdict = MEETS_FLOOR if rule.meets_floor(value) else BELOW_FLOOR
+        judged.append(Comparison(name, baseline.get(name), value, verdict, rule))
+    return judged
+
+
+def floors_of(rules: dict[str, MetricRule]) -> dict[str, MetricRule]:
+    """The gated rules that set a floor."""
+    return {name: rule for name, rule in rules.items() if rule.has_floor}
+
+
 def failures(comparisons: list[Comparison]) -> list[Comparison]:
     return [comparison for comparison in comparisons if comparison.fails]
 
@@ -138,6 +201,17 @@ ADDED = "added"
 LOOSENED = "loosened"
 TIGHTENED = "tightened"
 RULE_CHANGED = "changed"
+
+
+def _bound_step(old: float | None, new: float | None, *, lower_accepts_more: bool) -> float:
+    """> 0 when the new floor accepts more (lowered `min`, raised `max`, or dropped)."""
+    if old == new:
+        return 0.0
+    if new is None:
+        return 1.0
+    if old is None:
+        return -1.0
+    return (old - new) if lower_accepts_more else (new - old)
 
 
 @dataclass(frozen=True)
@@ -162,6 +236,8 @@ class RuleChange:
             (self.new.abs_tolerance - self.old.abs_tolerance),
             (self.new.rel_tolerance - self.old.rel_tolerance),
             float(self.old.gate) - float(self.new.gate),
+            _bound_step(self.old.minimum, self.new.minimum, lower_accepts_more=True),
+            _bound_step(self.old.maximum, self.new.maximum, lower_accepts_more=False),
         ]
         if any(step > 0 for step in aspects):
             return LOOSENED

@@ -15,10 +15,13 @@ from typing import Any
 from .charts import change_chart, values_chart
 from .dotted import flatten
 from .gates import (
+    BELOW_FLOOR,
     CHANGED,
     IMPROVED,
+    MEETS_FLOOR,
     MISSING,
     NEW,
+    NO_FLOOR,
     REGRESSED,
     REMOVED,
     UNCHANGED,
@@ -29,7 +32,9 @@ from .gates import (
     RuleChange,
     compare,
     failures,
+    floors_of,
     format_value,
+    judge_floors,
 )
 from .markdown import cell, code, table
 from .suite_diff import SuiteDiff
@@ -60,6 +65,9 @@ VERDICT_BADGES = {
     NEW: "🆕 new",
     REMOVED: "⚫ removed",
     MISSING: "🔴 missing (gated)",
+    MEETS_FLOOR: "🟢 meets its floor",
+    BELOW_FLOOR: "🔴 below its floor",
+    NO_FLOOR: "⚪ no floor (not judged)",
 }
 MAX_FAILURE_ROWS = 20
 
@@ -93,12 +101,22 @@ class Inputs:
     # The MLflow store is a local SQLite file; the run was recorded here, not committed.
     mlflow_local: bool = False
     mlflow_run_new: bool = False
+    # How the branch's data set differs from the baseline's (target, suite, features);
+    # non-empty: the branch is judged by the floors of the baseline's `gates`.
+    data_set_changes: tuple[str, ...] = ()
+    # The baseline's own `gates` (None: it has none): a new data set's floors come only
+    # from them, never from a rule the branch adds.
+    baseline_rules: dict[str, MetricRule] | None = None
 
 
 def comparisons(inputs: Inputs) -> list[Comparison] | None:
     """Every metric judged by its rule; None when the baseline has no metrics at all."""
     if inputs.baseline.metrics is None:
         return None
+    if inputs.data_set_changes:
+        return judge_floors(
+            inputs.baseline.metrics, inputs.branch.metrics or {}, inputs.baseline_rules or {}
+        )
     return compare(inputs.baseline.metrics, inputs.branch.metrics or {}, inputs.rules)
 
 
@@ -133,6 +151,8 @@ def _verdict(inputs: Inputs) -> tuple[bool, str]:
             f"## ✅ Quality gate passed: {base} has no metrics yet, so there is nothing to "
             "compare with (first pull request)"
         )
+    if inputs.data_set_changes:
+        return _new_data_set_verdict(inputs, judged)
     failed = failures(judged)
     if failed:
         reasons = []
@@ -149,6 +169,77 @@ def _verdict(inputs: Inputs) -> tuple[bool, str]:
         f"## ✅ Quality gate passed against {base}: no metric regressed beyond its "
         f"tolerance; {summary}"
     )
+
+
+def _new_data_set_verdict(inputs: Inputs, judged: list[Comparison]) -> tuple[bool, str]:
+    base = f"`{inputs.baseline.label}`"
+    changed = "; ".join(inputs.data_set_changes)
+    if not floors_of(inputs.baseline_rules or {}):
+        return False, (
+            f"## ❌ Quality gate failed: new data set ({changed}), and {base}'s `gates` set "
+            f"no floor (`min`/`max`) to judge it by; add floors on {base} first"
+        )
+    failed = failures(judged)
+    if failed:
+        names = ", ".join(f"`{c.name}`" for c in failed)
+        return False, (
+            f"## ❌ Quality gate failed on a new data set: {names} below the floors of "
+            f"{base}'s `gates` ({changed})"
+        )
+    met = sum(c.verdict == MEETS_FLOOR for c in judged)
+    return True, (
+        f"## ✅ Quality gate passed on a new data set: {met} metrics meet the floors of "
+        f"{base}'s `gates` ({changed})"
+    )
+
+
+def data_set_section(inputs: Inputs) -> list[str]:
+    """What makes the branch's data set a new one, and how that changes the judging."""
+    if not inputs.data_set_changes or inputs.baseline.metrics is None:
+        return []
+    base = inputs.baseline.label
+    return [
+        "### New data set",
+        "",
+        "> [!IMPORTANT]",
+        f"> This branch trains on another data set than `{base}`, so its metrics cannot be "
+        f"compared with `{base}`'s. Each gated metric is judged by its absolute floor "
+        f"(`min`, or `max` when lower is better) in `gates` at `{base}`; a floor the branch "
+        "adds or edits applies only once merged. The first deploy of this model needs "
+        "`mlops deploy --new-data-set`.",
+        "",
+        *[f"- {change}" for change in inputs.data_set_changes],
+    ]
+
+
+def _floors_table(inputs: Inputs, judged: list[Comparison]) -> list[str]:
+    base = inputs.baseline.label
+    rows = [
+        [
+            c.name,
+            format_value(c.baseline),
+            format_value(c.candidate),
+            c.rule.describe_floor() if c.rule and c.rule.has_floor else "no floor",
+            VERDICT_BADGES.get(c.verdict, c.verdict),
+        ]
+        for c in judged
+    ]
+    lines = [
+        "### Metrics",
+        "",
+        f"`{base}`'s values were measured on the other data set and are shown for reference.",
+        "",
+        table(
+            ["metric", f"{base} (other data)", "branch", f"floor at {base}", "verdict"],
+            rows,
+            ["---", "---:", "---:", "---", "---"],
+        ),
+    ]
+    failed = failures(judged)
+    if failed:
+        lines += ["", "**Below the floor:**", ""]
+        lines += [f"- {c.explain()}" for c in failed]
+    return lines
 
 
 _MISSING = object()
@@ -191,6 +282,8 @@ def _signed(value: float | None, percent: bool = False) -> str:
 def metrics_section(inputs: Inputs) -> list[str]:
     judged = comparisons(inputs)
     base = inputs.baseline.label
+    if judged is not None and inputs.data_set_changes:
+        return _floors_table(inputs, judged)
     added = {change.name for change in inputs.rule_changes if change.old is None}
     lines = ["### Metrics", ""]
     if judged is None:
@@ -501,6 +594,7 @@ def render(inputs: Inputs) -> str:
     _, first_line = verdict(inputs)
     sections = [
         [first_line],
+        data_set_section(inputs),
         rules_section(inputs),
         suite_section(inputs),
         metrics_section(inputs),

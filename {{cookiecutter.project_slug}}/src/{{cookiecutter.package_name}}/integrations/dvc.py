@@ -54,6 +54,21 @@ def lock_outputs(document: object) -> dict[str, str]:
     }
 
 
+def require_recorded(root: Path, path: Path, outputs: dict[str, str]) -> None:
+    """Refuse a file that differs from the md5 dvc.lock records for it: new metrics from a
+    stage that failed or was interrupted, or an edit by hand, are not the branch's results.
+    Nothing is refused when dvc.lock records no md5 for the file."""
+    relative = Path(path).resolve().relative_to(root.resolve()).as_posix()
+    recorded = outputs.get(relative)
+    if recorded is None or not Path(path).is_file() or file_md5(path) == recorded:
+        return
+    raise WorkspaceError(
+        f"{relative} does not match the md5 {LOCK_FILE} records for it (a stage failed or "
+        f"was interrupted, or the file was edited); run `dvc repro` to make the results "
+        f"again, or `dvc checkout {relative}` to restore the recorded ones"
+    )
+
+
 def read_lock(root: Path) -> LockedOutputs:
     path = root / LOCK_FILE
     if not path.is_file():

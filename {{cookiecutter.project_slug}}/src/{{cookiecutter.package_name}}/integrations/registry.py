@@ -25,15 +25,17 @@ from mlflow.entities.model_registry import ModelVersion
 from mlflow.exceptions import MlflowException
 from mlflow.store.artifact.models_artifact_repo import REGISTERED_MODEL_META_FILE_NAME
 
+from ..core.dataset import DataSet
 from ..core.release import VERIFIED_TAG
 from ..errors import DataError, ProjectError
-from ..io import file_md5, read_json, read_metrics
+from ..io import file_md5, read_json, read_metrics, read_optional_json
 from ..params import Params
 from . import mlflow as tracking
-from .dvc import read_lock
+from .dvc import read_lock, require_recorded
 from .github import ci_run_url
 
 METRIC_TAG = "metric."
+NEW_DATA_SET_TAG = "new_data_set"
 # Seconds and attempts for the first request, so an unreachable server fails fast.
 PROBE_ENV = {"MLFLOW_HTTP_REQUEST_MAX_RETRIES": "0", "MLFLOW_HTTP_REQUEST_TIMEOUT": "10"}
 
@@ -56,16 +58,26 @@ class Provenance:
     model_md5: str
     train_run_id: str
     metrics: dict[str, float]
+    # The data set the model learned from (core.dataset): a fingerprint and its words.
+    data_schema: str = ""
+    data_set: str = ""
+    # Set by `mlops deploy --new-data-set`: the first release on a new data set, and what
+    # production was trained on before.
+    new_data_set: str | None = None
 
     def tags(self) -> dict[str, str]:
         tags = {
             "git_commit": self.git_commit,
+            "data_schema": self.data_schema,
+            "data_set": self.data_set,
             "dvc_lock_md5": self.dvc_lock_md5,
             "data_md5": self.data_md5,
             "model_md5": self.model_md5,
             "train_run_id": self.train_run_id,
             **{f"{METRIC_TAG}{name}": repr(value) for name, value in self.metrics.items()},
         }
+        if self.new_data_set:
+            tags[NEW_DATA_SET_TAG] = self.new_data_set
         ci_run = ci_run_url()
         if ci_run:
             tags["ci_run"] = ci_run
@@ -92,6 +104,13 @@ def release_metrics(path: Path) -> dict[str, float]:
 
 def collect_provenance(params: Params, git_commit: str) -> Provenance:
     lock = read_lock(params.root)
+    require_recorded(params.root, params.paths.metrics, lock.outputs)
+    features = read_optional_json(params.paths.features)
+    if features is None:
+        raise RegistryError(
+            f"{params.paths.features} is missing or unreadable; run `dvc repro` and commit it"
+        )
+    data_set = DataSet.from_documents(params.raw, features)
     try:
         run_id = read_json(params.paths.train_run)["run_id"]
     except (FileNotFoundError, KeyError, TypeError):
@@ -105,6 +124,8 @@ def collect_provenance(params: Params, git_commit: str) -> Provenance:
         model_md5=lock.md5(params.root, params.paths.model),
         train_run_id=str(run_id),
         metrics=release_metrics(params.paths.metrics),
+        data_schema=data_set.digest(),
+        data_set=data_set.describe(),
     )
 
 

@@ -76,6 +76,11 @@ def load_example(path: Path) -> dict[str, Any]:
 
 def smoke_test(url: str, example: Path, timeout: float = 30) -> list:
     """Post the input example to `<url>/invocations`; return the checked predictions."""
+    if not url.startswith(("http://", "https://")):
+        raise SmokeTestError(
+            f"--url {url!r} is not an http:// or https:// address; "
+            "give where the model is served, e.g. http://127.0.0.1:5000"
+        )
     payload = load_example(example)
     rows = example_rows(payload)
     request = urllib.request.Request(

@@ -1,12 +1,16 @@
 """evaluate: score the model on the held-out set; write metrics.json and plot data, and
-record the MLflow run (parameters, tags, the model and its test metrics)."""
+record the MLflow run (parameters, tags, the model and its test metrics).
+
+The run is recorded first and the files are moved into place after it: a stage that
+fails or is interrupted leaves no metrics.json without its MLflow run (and DVC has
+removed the previous outputs, which `dvc checkout` restores)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 from ..core.features import model_inputs
-from ..core.metrics import score
+from ..core.metrics import Assessment, score
 from ..integrations import mlflow as tracking
 from ..io import atomic_path, read_features, read_table, shown, write_json
 from ..params import Params
@@ -14,23 +18,34 @@ from ..params import Params
 
 def run(params: Params, args: object = None) -> None:
     paths = params.paths
-    scores = evaluate(
+    assessment = evaluate(
         paths.test,
         paths.features,
         paths.model,
         params.task,
         positive_class=params.data.positive_class,
-        metrics_out=paths.metrics,
-        plots_out=paths.plots,
     )
-    summary = ", ".join(f"{name}={value:.4f}" for name, value in scores.items())
-    print(f"evaluate: {summary} -> {shown(paths.metrics, params.root)}")
+    scores = assessment.scores
     recorded = tracking.record_run(params, scores, train_rows=_train_rows(paths.train))
-    write_json(paths.train_run, recorded)
     print(
         f"evaluate: MLflow run {recorded['run_id']} in "
         f"{tracking.redact(tracking.tracking_uri(params))}"
     )
+    write_outputs(assessment, recorded, paths.metrics, paths.plots, paths.train_run)
+    summary = ", ".join(f"{name}={value:.4f}" for name, value in scores.items())
+    print(f"evaluate: {summary} -> {shown(paths.metrics, params.root)}")
+
+
+def write_outputs(
+    assessment: Assessment, recorded: dict, metrics_out: Path, plots_out: Path, run_out: Path
+) -> None:
+    """The plot data, the run and, last, the metrics: each file moved into place whole."""
+    with atomic_path(plots_out) as staged:
+        staged.mkdir()
+        for name, records in assessment.plots.items():
+            write_json(staged / name, records)
+    write_json(run_out, recorded)
+    write_json(metrics_out, assessment.scores)
 
 
 def evaluate(
@@ -40,10 +55,8 @@ def evaluate(
     task: str,
     *,
     positive_class: object = None,
-    metrics_out: Path,
-    plots_out: Path,
-) -> dict[str, float]:
-    """Score the saved model on the test set; write the metrics and the plot data."""
+) -> Assessment:
+    """Score the saved model on the test set (the metrics and the plot data); writes nothing."""
     test = read_table(test_file, "split")
     features = read_features(features_file)
     model = tracking.load_model(model_dir)
@@ -55,12 +68,7 @@ def evaluate(
         plots=True,
         positive_class=positive_class,
     )
-    with atomic_path(plots_out) as staged:
-        staged.mkdir()
-        for name, records in assessment.plots.items():
-            write_json(staged / name, records)
-    write_json(metrics_out, assessment.scores)
-    return assessment.scores
+    return assessment
 
 
 def _train_rows(train_file: Path) -> int:
