@@ -164,6 +164,7 @@ def test_bring_your_own_csv_with_categories_and_gaps(installed_project, project_
         "target": "churned",
         "numeric": ["tenure"],
         "categorical": ["plan", "region"],
+        "excluded": {},  # no identifier-like, date-like or empty column in this data
     }
     metrics = json.loads((project / "metrics.json").read_text())
     assert metrics["accuracy"] > 0.85
