@@ -14,6 +14,7 @@ from {{ cookiecutter.package_name }}.commands.report import gather
 from {{ cookiecutter.package_name }}.commands.report import run as run_report
 from {{ cookiecutter.package_name }}.integrations.dvc import lock_differences, shared_remote
 from {{ cookiecutter.package_name }}.integrations.github import pull_request_head
+from {{ cookiecutter.package_name }}.io import file_md5
 from {{ cookiecutter.package_name }}.params import load_params
 
 from .conftest import PROJECT_ROOT
@@ -53,8 +54,11 @@ def committed(write_params, tmp_path, monkeypatch):
     git(tmp_path, "add", "params.yaml", "metrics.json")
     git(tmp_path, "commit", "--quiet", "-m", "baseline")
     git(tmp_path, "checkout", "--quiet", "-b", "change")
-    (tmp_path / "dvc.lock").write_text(yaml.safe_dump(lock()))
     params.paths.metrics.write_text(json.dumps({name: 0.6 for name in params.gates}))
+    # dvc.lock records the md5 of the metrics it made (the report refuses any other).
+    (tmp_path / "dvc.lock").write_text(
+        yaml.safe_dump(lock(metrics_md5=file_md5(params.paths.metrics)))
+    )
     params.paths.train_run.parent.mkdir(parents=True)
     params.paths.train_run.write_text(json.dumps({"run_id": "author", "experiment": "e"}))
     git(tmp_path, "add", "dvc.lock", "metrics.json", str(params.paths.train_run))
@@ -86,7 +90,10 @@ def test_identical_results_are_reported_as_reproduced(committed):
 
 
 def test_same_metrics_other_bytes_names_the_stage_and_file(committed, monkeypatch, tmp_path):
-    (committed.root / "dvc.lock").write_text(yaml.safe_dump(lock(model_md5="n" * 32)))
+    metrics_md5 = file_md5(committed.paths.metrics)
+    (committed.root / "dvc.lock").write_text(
+        yaml.safe_dump(lock(model_md5="n" * 32, metrics_md5=metrics_md5))
+    )
     committed.paths.train_run.write_text(json.dumps({"run_id": "ci", "experiment": "e"}))
     in_ci(monkeypatch, tmp_path, git(committed.root, "rev-parse", "HEAD"))
     lines = provenance(committed)
@@ -104,7 +111,9 @@ def test_other_metrics_are_not_reproduced_and_each_difference_is_named(committed
     changed = {name: 0.7 for name in committed.gates}
     committed.paths.metrics.write_text(json.dumps(changed))
     (committed.root / "dvc.lock").write_text(
-        yaml.safe_dump(lock(model_md5="n" * 32, metrics_md5="y" * 32, alpha=2.0))
+        yaml.safe_dump(
+            lock(model_md5="n" * 32, metrics_md5=file_md5(committed.paths.metrics), alpha=2.0)
+        )
     )
     report = gather(committed, None)
     assert report.metrics_reproduced is False

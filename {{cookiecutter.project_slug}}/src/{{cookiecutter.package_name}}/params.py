@@ -349,7 +349,7 @@ def _gates(read: _Reader) -> dict[str, MetricRule]:
         gate = rule.get("gate", True)
         if not isinstance(gate, bool):
             raise read.fail(f"{key}.gate", f"must be true or false, got {gate!r}", "fix the value")
-        bounds = {}
+        bounds: dict[str, float | None] = {}
         for bound, field_name in (("min", "minimum"), ("max", "maximum")):
             value = rule.get(bound)
             if value is not None and (
@@ -362,11 +362,19 @@ def _gates(read: _Reader) -> dict[str, MetricRule]:
                     "fix the value or remove the key",
                 )
             bounds[field_name] = None if value is None else float(value)
-        if None not in bounds.values() and bounds["minimum"] > bounds["maximum"]:
+        low, high = bounds["minimum"], bounds["maximum"]
+        if low is not None and high is not None and low > high:
             raise read.fail(
                 f"{key}.min", "is above its max, so no value could pass", "fix the bounds"
             )
-        rules[name] = MetricRule(direction=rule["direction"], gate=gate, **tolerances, **bounds)
+        rules[name] = MetricRule(
+            direction=rule["direction"],
+            gate=gate,
+            abs_tolerance=tolerances["abs_tolerance"],
+            rel_tolerance=tolerances["rel_tolerance"],
+            minimum=low,
+            maximum=high,
+        )
     return rules
 
 

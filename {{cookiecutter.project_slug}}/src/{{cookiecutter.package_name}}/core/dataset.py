@@ -68,6 +68,16 @@ def _names(names: list[str]) -> str:
     return shown + (f" and {more} more" if more > 0 else "")
 
 
+def _kinds(data_set: DataSet) -> dict[str, str] | None:
+    """Each feature column and its kind, when the data set's features are known."""
+    if data_set.numeric is None or data_set.categorical is None:
+        return None
+    return {
+        **dict.fromkeys(data_set.numeric, "numeric"),
+        **dict.fromkeys(data_set.categorical, "categorical"),
+    }
+
+
 def differences(old: DataSet, new: DataSet) -> tuple[str, ...]:
     """One phrase per way `new` is another data set than `old`; empty when it is the same.
 
@@ -80,18 +90,13 @@ def differences(old: DataSet, new: DataSet) -> tuple[str, ...]:
     ):
         if before != after:
             found.append(f"{label} `{before}` -> `{after}`")
-    if None not in (old.numeric, old.categorical, new.numeric, new.categorical):
-        before = {
-            **dict.fromkeys(old.numeric, "numeric"),
-            **dict.fromkeys(old.categorical, "categorical"),
-        }
-        after = {
-            **dict.fromkeys(new.numeric, "numeric"),
-            **dict.fromkeys(new.categorical, "categorical"),
-        }
-        added = sorted(set(after) - set(before))
-        removed = sorted(set(before) - set(after))
-        kind = sorted(name for name in set(before) & set(after) if before[name] != after[name])
+    old_kinds, new_kinds = _kinds(old), _kinds(new)
+    if old_kinds is not None and new_kinds is not None:
+        added = sorted(set(new_kinds) - set(old_kinds))
+        removed = sorted(set(old_kinds) - set(new_kinds))
+        kind = sorted(
+            name for name in set(old_kinds) & set(new_kinds) if old_kinds[name] != new_kinds[name]
+        )
         if added:
             found.append(f"features added: {_names(added)}")
         if removed:
