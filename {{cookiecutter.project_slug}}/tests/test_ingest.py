@@ -189,3 +189,13 @@ def test_a_small_or_repetitive_column_is_not_an_identifier():
     assert looks_like_date(pd.Series(["31/01/2024", "01/02/2024", None]))
     assert looks_like_date(pd.Series(pd.date_range("2024-01-01", periods=3)))
     assert not looks_like_date(pd.Series(["12", "2024", "basic"]))
+
+
+def test_data_without_rows_reaches_the_gate_with_every_column(write_params, tmp_path):
+    path = tmp_path / "data" / "input" / "empty.csv"
+    path.parent.mkdir(parents=True)
+    path.write_text("age,plan,churned\n", encoding="utf-8")
+    params = load_params(write_params(data={"source": "data/input/empty.csv", "target": "churned"}))
+    ingest.run(params)
+    features = read_features(params.paths.features)
+    assert features.columns == ["age", "plan"] and not features.excluded

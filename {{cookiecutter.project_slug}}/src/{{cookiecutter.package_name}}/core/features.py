@@ -164,10 +164,13 @@ def resolve_features(frame: pd.DataFrame, params: DataParams) -> Features:
             f"{', '.join(unknown)}; the columns are {', '.join(map(str, frame.columns))}"
         )
     candidates = [str(column) for column in frame.columns if column != params.target]
+    # With no rows there is nothing to judge a column by: keep them all, and let the
+    # validate stage report the empty data (its row count) as it reports any bad data.
     excluded = tuple(
         (column, reason)
         for column in candidates
-        if column not in params.keep_columns
+        if len(frame)
+        and column not in params.keep_columns
         and (reason := unusable_reason(frame[column])) is not None
     )
     left_out = {column for column, _ in excluded}

@@ -458,7 +458,11 @@ def _failure(result: Any, frame: pd.DataFrame) -> Failure:
         unexpected = []  # they are all null
     if column is not None and column not in frame.columns:
         observed: Any = dict(MISSING_COLUMN)
-    elif column is not None and "min_value" in expected and not is_numeric(frame[column]):
+    elif (
+        config.type == "expect_column_values_to_be_between"
+        and column is not None
+        and not is_numeric(frame[column])
+    ):
         observed = {"error": f"cannot compare: the values are {frame[column].dtype}, not numbers"}
     elif "unexpected_count" in outcome:
         observed = plain({key: outcome.get(key) for key in ("unexpected_count", "element_count")})
