@@ -82,13 +82,14 @@ class _Served:
 
     def __init__(self, predictions: list, classes: list | None):
         self.predictions = np.asarray(predictions)
-        self.classes_ = classes
+        self.classes_: list = classes or []
 
     def predict(self, inputs):
         return self.predictions
 
     def predict_proba(self, inputs):  # one-hot: probability metrics are not compared
-        return np.asarray([[float(p == c) for c in self.classes_] for p in self.predictions])
+        rows = [[float(p == c) for c in self.classes_] for p in self.predictions]
+        return np.asarray(rows)
 
 
 def held_out_metrics(url: str, params: Params) -> dict[str, float]:
