@@ -18,6 +18,7 @@ CHOICES = {
     "license": ("MIT", "Apache-2.0", "BSD-3-Clause", "none"),
     "pr_reporter": ("cml", "builtin"),
     "orchestrator": ("dvc", "kubeflow"),
+    "storage": ("local", "s3"),
 }
 
 # Top-level modules the generated project imports (or that its tools rely on):

@@ -1,11 +1,11 @@
 """Refresh the generated project's uv.lock after changing its dependencies.
 
-Bakes the template into a scratch folder (orchestrator=kubeflow, which installs
-the optional `kubeflow` group by default), runs `uv lock` there, and writes the
-lock back into the template with the project's name turned into the template
-variable again and the one line that depends on the orchestrator (uv records a
-non-default `default-groups`) inside a Jinja condition: one lock serves both
-answers. Run it with the dev environment:
+Bakes the template into a scratch folder (orchestrator=kubeflow and storage=s3,
+which install the optional `kubeflow` and `s3` groups by default), runs `uv lock`
+there, and writes the lock back into the template with the project's name turned
+into the template variable again and the one line that depends on those answers
+(uv records a non-default `default-groups`) rendered from them: one lock serves
+every answer. Run it with the dev environment:
 `.venv/bin/python scripts/relock.py [--upgrade]`.
 """
 
@@ -23,8 +23,15 @@ from cookiecutter.main import cookiecutter
 TEMPLATE = Path(__file__).resolve().parents[1]
 LOCK = TEMPLATE / "{{cookiecutter.project_slug}}" / "uv.lock"
 NAME_VARIABLE = "{{ cookiecutter.__dist_name }}"
-KUBEFLOW_GROUPS = 'default-groups = ["dev", "kubeflow"]\n'
-WHEN_KUBEFLOW = '{%- if cookiecutter.orchestrator == "kubeflow" %}\n'
+ALL_GROUPS = 'default-groups = ["dev", "kubeflow", "s3"]\n'
+KUBEFLOW = 'cookiecutter.orchestrator == "kubeflow"'
+S3 = 'cookiecutter.storage == "s3"'
+GROUPS_OF_THE_ANSWERS = (
+    f"{{%- if {KUBEFLOW} or {S3} %}}\n"
+    f'default-groups = ["dev"{{% if {KUBEFLOW} %}}, "kubeflow"{{% endif %}}'
+    f'{{% if {S3} %}}, "s3"{{% endif %}}]\n'
+    "{%- endif %}\n"
+)
 
 
 def main() -> int:
@@ -37,7 +44,11 @@ def main() -> int:
                 str(TEMPLATE),
                 no_input=True,
                 output_dir=scratch,
-                extra_context={"project_name": "relock probe", "orchestrator": "kubeflow"},
+                extra_context={
+                    "project_name": "relock probe",
+                    "orchestrator": "kubeflow",
+                    "storage": "s3",
+                },
             )
         )
         (project / "uv.lock").unlink(missing_ok=True)
@@ -48,9 +59,9 @@ def main() -> int:
     text, count = pattern.subn(f'name = "{NAME_VARIABLE}"', text)
     if count != 1 or "relock-probe" in text:
         sys.exit("could not find exactly one project entry named relock-probe in the new lock")
-    if text.count(KUBEFLOW_GROUPS) != 1:
-        sys.exit(f"could not find exactly one line {KUBEFLOW_GROUPS.strip()!r} in the new lock")
-    text = text.replace(KUBEFLOW_GROUPS, WHEN_KUBEFLOW + KUBEFLOW_GROUPS + "{%- endif %}\n")
+    if text.count(ALL_GROUPS) != 1:
+        sys.exit(f"could not find exactly one line {ALL_GROUPS.strip()!r} in the new lock")
+    text = text.replace(ALL_GROUPS, GROUPS_OF_THE_ANSWERS)
     LOCK.write_text(text, encoding="utf-8")
     print(f"wrote {LOCK.relative_to(TEMPLATE)}; commit it with the pyproject.toml change")
     return 0

@@ -36,6 +36,7 @@ GOOD = {
     "pr_reporter": "cml",
     "code_owners": "@your-org/ml-reviewers",
     "orchestrator": "dvc",
+    "storage": "local",
 }
 
 BAD_ANSWERS = [
@@ -85,6 +86,7 @@ def test_every_bad_answer_is_reported_at_once():
         ("python_version", "3.9"),
         ("pr_reporter", "gitlab"),
         ("orchestrator", "airflow"),
+        ("storage", "hdfs"),
     ],
 )
 def test_unknown_choice_is_named_with_the_accepted_values(key, value):

@@ -42,7 +42,10 @@ COMMON_FILES = {
     ".github/workflows/retrain.yaml",
     ".github/workflows/deploy.yml",
     ".github/workflows/rollback.yml",
+    ".github/workflows/image.yml",
     ".github/workflows/template-update.yml",
+    "Dockerfile",
+    ".dockerignore",
     ".cruft.json",
     ".dvc/config",
     ".dvcignore",
@@ -74,6 +77,7 @@ COMMON_FILES = {
     "src/{pkg}/commands/report.py",
     "src/{pkg}/commands/rollback.py",
     "src/{pkg}/commands/smoke_test.py",
+    "src/{pkg}/commands/stack.py",
     "src/{pkg}/commands/suggest_suite.py",
     "src/{pkg}/core/__init__.py",
     "src/{pkg}/core/charts.py",
@@ -85,6 +89,7 @@ COMMON_FILES = {
     "src/{pkg}/core/metrics.py",
     "src/{pkg}/core/model.py",
     "src/{pkg}/core/release.py",
+    "src/{pkg}/core/latency.py",
     "src/{pkg}/core/report.py",
     "src/{pkg}/core/split.py",
     "src/{pkg}/core/suite_diff.py",
@@ -102,6 +107,8 @@ COMMON_FILES = {
     "src/{pkg}/integrations/registry.py",
     "src/{pkg}/integrations/serving.py",
     "src/{pkg}/integrations/store.py",
+    "src/{pkg}/integrations/kserve.py",
+    "src/{pkg}/integrations/acceptance.py",
     "src/{pkg}/io.py",
     "src/{pkg}/params.py",
     "src/{pkg}/stages/__init__.py",
@@ -131,6 +138,7 @@ COMMON_FILES = {
     "tests/test_reproduction.py",
     "tests/test_serving.py",
     "tests/test_split.py",
+    "tests/test_staging.py",
     "tests/test_suggest.py",
     "tests/test_suite_diff.py",
     "tests/test_dataset.py",
@@ -144,8 +152,6 @@ SUITES = {
 }
 # orchestrator=kubeflow: the image, the compile/submit workflow and the tests that need kfp.
 KUBEFLOW_FILES = {
-    "Dockerfile",
-    ".dockerignore",
     ".github/workflows/kubeflow.yml",
     "tests/test_kfp.py",
 }
@@ -235,6 +241,15 @@ def test_config_files_parse_and_carry_the_answers(baked, variant):
     assert ("kubeflow" in params) == kubeflow
     assert ("kubeflow" in pyproject["tool"]["uv"]["default-groups"]) == kubeflow
     assert pyproject["dependency-groups"]["kubeflow"] == ["kfp>=2.17,<3"]
+    s3 = variant["storage"] == "s3"
+    assert ("s3" in pyproject["tool"]["uv"]["default-groups"]) == s3
+    assert any(d.startswith("dvc-s3") for d in pyproject["dependency-groups"]["s3"])
+    destination = params["stack"]["artifacts_destination"]
+    assert destination.startswith("s3://my-ml-project-mlops/") == s3
+    dockerfile = (project / "Dockerfile").read_text(encoding="utf-8")
+    assert "MODEL_URI=models:/my-ml-project@production" in dockerfile
+    assert ("--group kubeflow" in dockerfile) == kubeflow
+    assert ("--group s3" in dockerfile) == s3
 
     suite = json.loads((project / SUITES[variant["task"]]).read_text(encoding="utf-8"))
     assert f"gx/expectations/{params['validation']['suite']}.json" == SUITES[variant["task"]]
@@ -267,8 +282,12 @@ def test_project_is_a_clean_git_repository_on_main(baked, variant):
     assert git("log", "-1", "--format=%an <%ae>") == "Your Name <you@example.com>"
     config = (project / ".dvc" / "config").read_text()
     assert "analytics = false" in config
-    assert "remote = local" in config
-    assert "url = ../../my-ml-project-dvc-storage" in config
+    if variant["storage"] == "s3":
+        assert "remote = storage" in config
+        assert "url = s3://my-ml-project-mlops/dvc" in config
+    else:
+        assert "remote = local" in config
+        assert "url = ../../my-ml-project-dvc-storage" in config
 
 
 def test_the_retrain_schedule_is_the_answer(tmp_path):

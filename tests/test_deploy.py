@@ -163,9 +163,11 @@ def test_releases_gates_rollback_and_serving(project, project_env, server, tmp_p
     # First release: promoted, with every provenance tag.
     first_commit = repro_and_commit("first model")
     first = mlops("deploy")
-    assert "smoke test passed: 5 predictions" in first.stdout
+    assert "input example: 5 predictions" in first.stdout
+    assert "integration tests passed on version 1 ('staging')" in first.stdout
+    assert "no KServe manifest for 'production'" in first.stdout  # a local folder store
     state = registry()
-    assert state["aliases"] == {"production": "1"}
+    assert state["aliases"] == {"production": "1", "staging": "1"}
     tags = state["versions"]["1"]["tags"]
     metrics = json.loads((project / "metrics.json").read_text())
     train_run = json.loads((project / "models" / "train_run.json").read_text())["run_id"]
@@ -176,6 +178,7 @@ def test_releases_gates_rollback_and_serving(project, project_env, server, tmp_p
     assert tags["train_run_id"] == train_run == state["versions"]["1"]["run_id"]
     assert {k: float(tags[f"metric.{k}"]) for k in metrics} == metrics
     assert tags["verified"] == "true" and tags["promoted_at"]
+    assert tags["integration_tests"] == "passed" and float(tags["latency.p95_ms"]) > 0
     cloud = project_env.run(["dvc", "status", "--cloud", "--json"], cwd=project)
     assert json.loads(cloud.stdout) == {}, "the deploy must push every output to the remote"
 
@@ -198,7 +201,7 @@ def test_releases_gates_rollback_and_serving(project, project_env, server, tmp_p
     better = mlops("deploy")
     assert "champion gate against version 1" in better.stdout
     state = registry()
-    assert state["aliases"] == {"production": "2", "previous": "1"}
+    assert state["aliases"] == {"production": "2", "previous": "1", "staging": "2"}
     assert state["versions"]["2"]["tags"]["git_commit"] == better_commit
 
     # A dirty workspace is refused and changes nothing.
@@ -227,7 +230,7 @@ def test_releases_gates_rollback_and_serving(project, project_env, server, tmp_p
     assert missing.returncode == 2
     assert "version 9 of 'my-ml-project' does not exist" in missing.stderr
     state = registry()
-    assert state["aliases"] == {"production": "1", "previous": "2"}
+    assert state["aliases"] == {"production": "1", "previous": "2", "staging": "2"}
 
     # Tracking server down, or not configured in CI: a clear error and nothing changes.
     dead = f"http://127.0.0.1:{free_port()}"
@@ -308,6 +311,6 @@ def test_releases_gates_rollback_and_serving(project, project_env, server, tmp_p
     local = project_env.run(["mlops", "deploy"], cwd=project, CI="")
     assert "promoted: 'production' -> version 1" in local.stdout
     local_state = registry(f"sqlite:///{project / 'mlflow.db'}")
-    assert local_state["aliases"] == {"production": "1"}
+    assert local_state["aliases"] == {"production": "1", "staging": "1"}
     assert local_state["versions"]["1"]["tags"]["git_commit"] == git("rev-parse", "HEAD")
     assert registry() == state, "the server must not see a deploy to the local store"

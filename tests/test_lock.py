@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 
 from .conftest import bake, choice_options, run, uv_executable
 
 
-@pytest.mark.parametrize("orchestrator", choice_options()["orchestrator"])
-def test_shipped_lock_is_consistent_with_the_baked_pyproject(tmp_path, orchestrator):
-    """One lock serves every answer: the kubeflow group is in it either way, and only
-    orchestrator=kubeflow installs it by default."""
-    project = bake(tmp_path, project_name="Lock Check", orchestrator=orchestrator)
+@pytest.mark.parametrize(
+    ("orchestrator", "storage"),
+    itertools.product(choice_options()["orchestrator"], choice_options()["storage"]),
+)
+def test_shipped_lock_is_consistent_with_the_baked_pyproject(tmp_path, orchestrator, storage):
+    """One lock serves every answer: the kubeflow and s3 groups are in it either way, and
+    only orchestrator=kubeflow (storage=s3) installs the first (second) by default."""
+    project = bake(tmp_path, project_name="Lock Check", orchestrator=orchestrator, storage=storage)
     before = (project / "uv.lock").read_text(encoding="utf-8")
     result = run([uv_executable(), "lock", "--check"], cwd=project)
     assert "Resolved" in result.stderr

@@ -41,8 +41,6 @@ def test_deploy_runs_on_main_and_by_hand_one_at_a_time(workflows):
             "cancel-in-progress": False,
         }
         for job in workflow["jobs"].values():
-            assert job["environment"] == "production"
-            assert job["permissions"] == {"contents": "read"}
             assert job["timeout-minutes"] <= 30
             assert job["env"]["MLFLOW_TRACKING_URI"] == "${{ secrets.MLFLOW_TRACKING_URI }}"
             for step in job["steps"]:
@@ -50,8 +48,45 @@ def test_deploy_runs_on_main_and_by_hand_one_at_a_time(workflows):
                     assert PIN.match(step["uses"]), step["uses"]
                 if step.get("uses", "").startswith("actions/checkout@"):
                     assert step["with"]["persist-credentials"] is False
+                if step.get("uses", "").startswith("aws-actions/configure-aws-credentials@"):
+                    assert step["if"] == "vars.AWS_ROLE_ARN != ''"
+                    assert step["with"]["role-to-assume"] == "${{ vars.AWS_ROLE_ARN }}"
+                    assert "aws-access-key-id" not in step["with"], "OIDC only, no stored keys"
                 if "run" in step:
                     assert step["run"].startswith("uv "), "every step is a project command"
+    # Two environments on the run page: staging (tests), then production.
+    jobs = deploy["jobs"]
+    assert {name: job["environment"] for name, job in jobs.items()} == {
+        "staging": "staging",
+        "production": "production",
+    }
+    assert jobs["production"]["needs"] == "staging"
+    oidc = {"contents": "read", "id-token": "write"}
+    assert jobs["staging"]["permissions"] == jobs["production"]["permissions"] == oidc
+    commands = [
+        s["run"] for job in jobs.values() for s in job["steps"] if "mlops" in s.get("run", "")
+    ]
+    assert commands == [
+        "uv run mlops deploy --check",
+        'uv run mlops deploy --to staging --summary "$GITHUB_STEP_SUMMARY"',
+        'uv run mlops deploy --summary "$GITHUB_STEP_SUMMARY"',
+    ]
+    (rollback,) = loaded["rollback"]["jobs"].values()
+    assert rollback["environment"] == "production"
+    assert rollback["permissions"] == {"contents": "read"}
+
+
+def test_the_image_is_built_and_pushed_to_ghcr_tagged_with_the_commit(workflows):
+    folder, _ = workflows
+    image = yaml.safe_load((folder / "image.yml").read_text())
+    assert triggers(image)["push"] == {"branches": ["main"]}
+    (job,) = image["jobs"].values()
+    assert job["permissions"] == {"contents": "read", "packages": "write"}
+    assert job["env"]["COMMIT"] == "${{ github.sha }}"
+    runs = [step["run"] for step in job["steps"] if "run" in step]
+    assert any(run.startswith("docker build") and ":$COMMIT" in run for run in runs)
+    assert any(run.startswith("docker push") and ":$COMMIT" in run for run in runs)
+    assert all("${{" not in run for run in runs)
 
 
 def test_the_rollback_version_reaches_the_shell_only_through_env(workflows):
@@ -78,6 +113,6 @@ def test_linters_accept_the_release_workflows(workflows, command):
     folder, _ = workflows
     tool = shutil.which(command[0])
     assert tool, f"{command[0]} is not on PATH: run the tests with `make test`"
-    files = [str(folder / "deploy.yml"), str(folder / "rollback.yml")]
+    files = [str(folder / f"{name}.yml") for name in ("deploy", "rollback", "image")]
     result = subprocess.run([tool, *command[1:], *files], capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr

@@ -17,8 +17,6 @@ from {{ cookiecutter.package_name }}.integrations.github import pull_request_hea
 from {{ cookiecutter.package_name }}.io import file_md5
 from {{ cookiecutter.package_name }}.params import load_params
 
-from .conftest import PROJECT_ROOT
-
 
 def lock(model_md5="m" * 32, metrics_md5="x" * 32, alpha=1.0):
     return {
@@ -171,11 +169,11 @@ def test_pull_fetches_the_stages_the_branch_did_not_change():
 
 def test_only_a_remote_this_machine_reaches_is_used(tmp_path):
     (tmp_path / ".dvc").mkdir()
-    config = (PROJECT_ROOT / ".dvc" / "config").read_text(encoding="utf-8")
+    # The default of storage=local: a folder beside the repository, absent on a CI runner.
+    url = "../../project-dvc-storage"
+    config = f"[core]\n    remote = local\n['remote \"local\"']\n    url = {url}\n"
     (tmp_path / ".dvc" / "config").write_text(config)
-    # The shipped default: a folder beside the repository, absent on a CI runner.
     assert shared_remote(tmp_path) is None
-    url = config.split("url = ", 1)[1].strip()
     (tmp_path / ".dvc" / url).resolve().mkdir(parents=True)
     assert shared_remote(tmp_path) == "local"
     subprocess.run(

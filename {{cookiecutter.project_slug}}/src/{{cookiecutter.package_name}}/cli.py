@@ -39,11 +39,13 @@ TOOLS: dict[str, str] = {
     "report": "compare the results with the baseline revision; write report.md",
     "gate": "exit 1 if a metric regressed beyond its tolerance against the baseline",
     "comment": "post report.md on the pull request as one comment, updated in place",
-    "deploy": "release the model dvc.lock records: gate, smoke-test, register, move the alias",
+    "deploy": "release the model dvc.lock records: gate, register, stage and test it over "
+    "HTTP, then move the production alias",
     "rollback": "move the production alias back to the previous or a given version",
     "smoke-test": "post the model's input example to a serving URL and check it",
     "suggest-suite": "draft a GX suite from reference data (your own data set) for review",
     "data-docs": "render GX Data Docs of the suite and the data as local HTML",
+    "stack": "start or stop a local MLflow server (and S3 store) for the release flow",
     "kfp": "the pipeline on Kubeflow Pipelines: compile its IR YAML, run it locally, or submit it",
 }
 COMMANDS: dict[str, str] = {**STAGES, **TOOLS}

@@ -95,7 +95,19 @@ class RegistryParams:
     model_name: str
     alias: str
     previous_alias: str
+    staging_alias: str
     serve_timeout: float
+    latency_budget_ms: float
+    latency_requests: int
+    metrics_tolerance: float
+
+
+@dataclass(frozen=True)
+class StackParams:
+    """The local MLflow server of `mlops stack up` and the artifact store it writes to."""
+
+    port: int
+    artifacts_destination: str
 
 
 @dataclass(frozen=True)
@@ -117,6 +129,7 @@ class Paths:
     drift_summary: Path
     report: Path
     report_plots: Path
+    kserve: Path
 
 
 PATH_KEYS = tuple(item.name for item in fields(Paths))
@@ -139,6 +152,7 @@ class Params:
     validation: ValidationParams
     mlflow: MlflowParams
     registry: RegistryParams
+    stack: StackParams
     paths: Paths
     gates: dict[str, MetricRule]
     monitoring: MonitoringParams
@@ -187,7 +201,19 @@ SCHEMA: dict[str, Any] = {
         "suggest": dict.fromkeys(("margin", "max_categories", "row_count_margin")),
     },
     "mlflow": dict.fromkeys(("experiment", "tracking_uri")),
-    "registry": dict.fromkeys(("model_name", "alias", "previous_alias", "serve_timeout")),
+    "registry": dict.fromkeys(
+        (
+            "model_name",
+            "alias",
+            "previous_alias",
+            "staging_alias",
+            "serve_timeout",
+            "latency_budget_ms",
+            "latency_requests",
+            "metrics_tolerance",
+        )
+    ),
+    "stack": dict.fromkeys(("port", "artifacts_destination")),
     "paths": dict.fromkeys(PATH_KEYS),
     # Only in projects made with orchestrator=kubeflow (read by `mlops kfp` alone).
     "kubeflow": {"image": None, "resources": _AnyKey(dict.fromkeys(("cpu", "memory")))},
@@ -405,7 +431,7 @@ def _registry(read: _Reader) -> RegistryParams:
             "use letters, digits, '.', '_' and '-', starting with a letter or digit",
         )
     aliases = {}
-    for key in ("alias", "previous_alias"):
+    for key in ("alias", "previous_alias", "staging_alias"):
         alias = read.text(f"registry.{key}")
         if not ALIAS_RE.match(alias) or RESERVED_ALIAS_RE.match(alias):
             raise read.fail(
@@ -414,17 +440,28 @@ def _registry(read: _Reader) -> RegistryParams:
                 "use letters, digits, '_' and '-' (not 'latest' nor v<number>)",
             )
         aliases[key] = alias
-    if aliases["alias"] == aliases["previous_alias"]:
+    for key in ("previous_alias", "staging_alias"):
+        if aliases["alias"] == aliases[key]:
+            raise read.fail(f"registry.{key}", "equals registry.alias", "give it another name")
+    if aliases["previous_alias"] == aliases["staging_alias"]:
         raise read.fail(
-            "registry.previous_alias",
-            "equals registry.alias",
-            "give the two aliases different names",
+            "registry.staging_alias", "equals registry.previous_alias", "give it another name"
         )
     return RegistryParams(
         model_name=name,
         serve_timeout=read.number("registry.serve_timeout", 0, 3600),
+        latency_budget_ms=read.number("registry.latency_budget_ms", 0, 600_000, include_low=True),
+        latency_requests=read.integer("registry.latency_requests", 1),
+        metrics_tolerance=read.number("registry.metrics_tolerance", 0, 1, include_low=True),
         **aliases,
     )
+
+
+def _stack(read: _Reader) -> StackParams:
+    port = read.integer("stack.port", 1)
+    if port > 65535:
+        raise read.fail("stack.port", f"is {port}", "use a TCP port from 1 to 65535")
+    return StackParams(port=port, artifacts_destination=read.text("stack.artifacts_destination"))
 
 
 def _validation(read: _Reader) -> ValidationParams:
@@ -600,6 +637,7 @@ def params_from(document: dict[str, Any], source: Path, root: Path) -> Params:
         validation=_validation(read),
         mlflow=_mlflow(read),
         registry=_registry(read),
+        stack=_stack(read),
         paths=_paths(read, root),
         gates=_gates(read),
         monitoring=_monitoring(read, root),

@@ -7,12 +7,16 @@ In order, and nothing is written to the registry until every check passed:
    (the same commit or dvc.lock is reported, not registered twice);
 3. the champion gate: the candidate's metrics against those tagged on the
    version that holds the production alias, with the rules of `gates:`;
-4. the smoke test: the candidate is served on a loopback port and must answer
-   its input example with one prediction per row;
-5. the model directory is registered as a new version with its provenance, and
+4. the model directory is registered as a new version with its provenance, and
    the registered files are checked byte for byte against the workspace;
-6. `dvc push` stores the outputs in the default remote;
-7. the production alias moves; the outgoing version gets the previous alias.
+5. `dvc push` stores the outputs in the default remote;
+6. staging: the staging alias moves to the version (and its KServe manifest is
+   written), and the integration tests run against it, served from the registry
+   over HTTP on a loopback port: the input example, the latency budget, the
+   metrics on the held-out rows; latency and throughput are tagged on the version;
+7. production: the production alias moves (the outgoing version gets the previous
+   alias) and its KServe manifest is written. `--to staging` stops before this.
+A failure at any step leaves the production alias where it was.
 """
 
 from __future__ import annotations
@@ -25,7 +29,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..core import gates
-from ..core.release import PROMOTED_TAG, Release, decide
+from ..core.release import INTEGRATION_TAG, PROMOTED_TAG, Release, decide
 from ..errors import ProjectError
 from ..integrations import dvc, git, serving
 from ..params import Params
@@ -55,6 +59,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         type=Path,
         metavar="FILE",
         help="also append what happened, as Markdown, to FILE (in CI: $GITHUB_STEP_SUMMARY)",
+    )
+    parser.add_argument(
+        "--to",
+        choices=("staging", "production"),
+        default="production",
+        help="how far to release: `staging` stops once the integration tests passed; "
+        "`production` (the default) also moves the production alias, skipping the tests "
+        "when this release passed them on staging already",
     )
 
 
@@ -270,10 +282,6 @@ def release(params: Params, args: argparse.Namespace, say: Callable[[str], None]
         say("--check: every check passed; nothing was changed")
         return 0
 
-    with serving.served(str(params.paths.model), params.registry.serve_timeout) as url:
-        predictions = serving.smoke_test(url, params.paths.model / serving.INPUT_EXAMPLE)
-    say(f"smoke test passed: {len(predictions)} predictions for the input example")
-
     if decision is Release.NEW:
         version = str(registry.register(provenance, params.paths.model).version)
         say(f"registered version {version} of '{name}' with its provenance")
@@ -281,10 +289,63 @@ def release(params: Params, args: argparse.Namespace, say: Callable[[str], None]
         version = str(existing.version)
         say(f"resuming the release of version {version}, registered earlier")
     say(f"{dvc.push_outputs(params.root)} (DVC remote)")
+    tags = {} if existing is None else dict(existing.tags)
+    if not stage_and_test(params, registry, version, tags, say):
+        return REFUSED
+    if getattr(args, "to", "production") == "staging":
+        say(f"--to staging: version {version} passed on staging; '{alias}' is unchanged")
+        return 0
+    promote(params, registry, version, say)
+    return 0
+
+
+def stage_and_test(
+    params: Params, registry: Registry, version: str, tags: dict[str, str], say
+) -> bool:
+    """Move the staging alias to `version` and run the integration tests against it.
+
+    True when they pass (now, or before on this same staged version). A failure is
+    tagged on the version and reported; the production alias is not touched.
+    """
+    from ..integrations import acceptance, kserve
+
+    staging, alias = params.registry.staging_alias, params.registry.alias
+    already = registry.aliases().get(staging) == version
+    if already and tags.get(INTEGRATION_TAG) == "passed":
+        say(f"version {version} passed the integration tests on '{staging}' already")
+        return True
+    registry.point(staging, version)
+    say(f"staged: '{staging}' -> version {version}")
+    say(kserve.write(params, registry, staging))
+    model_uri = f"models:/{registry.name}@{staging}"
+    say(f"integration tests against {model_uri}, served over HTTP:")
+    try:
+        outcome = acceptance.run(params, model_uri, {"MLFLOW_TRACKING_URI": registry.uri}, say)
+    except (acceptance.IntegrationTestError, serving.SmokeTestError) as error:
+        registry.tag(version, INTEGRATION_TAG, "failed")
+        holder = registry.aliases().get(alias)
+        where = f"stays on version {holder}" if holder else "holds no version yet"
+        say(
+            f"refused: the integration tests failed on version {version} ({error}); "
+            f"'{alias}' {where}"
+        )
+        return False
+    for key, value in outcome.latency.tags().items():
+        registry.tag(version, key, value)
+    registry.tag(version, INTEGRATION_TAG, "passed")
+    say(f"integration tests passed on version {version} ('{staging}')")
+    return True
+
+
+def promote(params: Params, registry: Registry, version: str, say) -> None:
+    """Move the production alias to `version`; the outgoing version keeps `previous`."""
+    from ..integrations import kserve
+
+    alias = params.registry.alias
     outgoing = registry.move(alias, version)
     registry.tag(version, PROMOTED_TAG, datetime.now(UTC).isoformat(timespec="seconds"))
     after = f"'{alias}' -> version {version}"
-    if outgoing is not None:
+    if outgoing is not None and outgoing != version:
         after += f"; '{params.registry.previous_alias}' -> version {outgoing}"
     say(f"promoted: {after}")
-    return 0
+    say(kserve.write(params, registry, alias))

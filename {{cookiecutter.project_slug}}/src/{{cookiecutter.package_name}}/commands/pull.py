@@ -48,7 +48,7 @@ def run(params: Params, args: argparse.Namespace) -> int:
         print(
             "pull: no DVC remote reachable from here (none is set, or the default is a folder "
             "this machine does not have), so `dvc repro` runs every stage; to reuse outputs, "
-            "see README: Remote storage"
+            "see README: Storage"
         )
         return 0
     lock_file = root / LOCK_FILE

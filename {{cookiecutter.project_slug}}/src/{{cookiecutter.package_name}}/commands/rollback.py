@@ -68,4 +68,7 @@ def restore(params: Params, args: argparse.Namespace) -> int:
         return 0
     registry.move(alias, wanted)
     print(f"rollback: after: '{alias}' -> version {wanted}; '{previous}' -> version {current}")
+    from ..integrations import kserve
+
+    print(f"rollback: {kserve.write(params, registry, alias)}")
     return 0

@@ -13,6 +13,8 @@ from enum import Enum
 # Set on a version when deploy first moves the alias to it.
 PROMOTED_TAG = "promoted_at"
 VERIFIED_TAG = "verified"
+# "passed" or "failed": the integration tests on the staged version.
+INTEGRATION_TAG = "integration_tests"
 
 
 class Release(Enum):

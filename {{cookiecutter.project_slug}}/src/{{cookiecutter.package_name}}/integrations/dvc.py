@@ -141,7 +141,7 @@ def require_in_sync(root: Path) -> None:
             raise WorkspaceError(
                 "the pipeline outputs in dvc.lock are missing here and `dvc pull` could not fetch "
                 f"them ({last_line(pulled.stderr)}); push them from the machine that ran the "
-                "pipeline (`dvc push`) to a remote this machine can reach (README: Remote storage)"
+                "pipeline (`dvc push`) to a remote this machine can reach (README: Storage)"
             )
         status = dvc_status(root)
     if status:

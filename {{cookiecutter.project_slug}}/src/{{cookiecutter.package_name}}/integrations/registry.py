@@ -304,6 +304,17 @@ class Registry:
     def tag(self, version: str, key: str, value: str) -> None:
         self.client.set_model_version_tag(self.name, version, key, value)
 
+    def point(self, alias: str, version: str) -> None:
+        """Set an alias that keeps no history (staging)."""
+        self.client.set_registered_model_alias(self.name, alias, version)
+
+    def artifact_location(self, version: ModelVersion) -> str:
+        """Where the artifact store holds this version's files (as the server records it)."""
+        model_id = getattr(version, "model_id", None)
+        if model_id:
+            return str(self.client.get_logged_model(model_id).artifact_location)
+        return str(self.client.get_model_version_download_uri(self.name, str(version.version)))
+
     def move(self, alias: str, version: str) -> str | None:
         """Point the release alias at `version`; the outgoing one keeps the previous alias.
 
