@@ -11,7 +11,7 @@ from .conftest import bake, choice_options, run, uv_executable
 
 @pytest.mark.parametrize(
     ("orchestrator", "storage"),
-    itertools.product(choice_options()["orchestrator"], choice_options()["storage"]),
+    list(itertools.product(choice_options()["orchestrator"], choice_options()["storage"])),
 )
 def test_shipped_lock_is_consistent_with_the_baked_pyproject(tmp_path, orchestrator, storage):
     """One lock serves every answer: the kubeflow and s3 groups are in it either way, and
