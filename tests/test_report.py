@@ -277,6 +277,10 @@ def loosen_suite(project: Path) -> None:
     path.write_text(json.dumps({**suite, "expectations": kept}, indent=2))
 
 
+# The shipped f1 rule also has an absolute floor (for a new data set; see params.yaml).
+F1_FLOOR = ", floor: at least 0.5"
+
+
 def test_a_pull_request_is_judged_by_the_rules_of_main(history):
     """A branch cannot pass by loosening its own rules; a tightened rule waits for the
     merge; a loosened data suite is listed; a new metric is judged by its own rule."""
@@ -305,8 +309,8 @@ def test_a_pull_request_is_judged_by_the_rules_of_main(history):
         data = loose.report.index("### Data expectations changed by this branch")
         assert rules < data < loose.report.index("### Metrics")
         assert (
-            "| `f1` | higher is better, tolerance 0.01 | higher is better, tolerance 1 "
-            "| ⚠️ loosened |" in loose.report
+            f"| `f1` | higher is better, tolerance 0.01{F1_FLOOR} | higher is better, tolerance 1"
+            f"{F1_FLOOR} | ⚠️ loosened |" in loose.report
         )
         # The data section: the dropped null check and the widened bound, under a warning.
         assert (
@@ -322,11 +326,11 @@ def test_a_pull_request_is_judged_by_the_rules_of_main(history):
             r"\| max_value [0-9.]+ -> 300 \(wider\) \|",
             loose.report,
         )
-        explained = f"f1 regressed: {f1[1]} -> {f1[2]} (higher is better, tolerance 0.01)"
+        explained = f"f1 regressed: {f1[1]} -> {f1[2]} (higher is better, tolerance 0.01{F1_FLOOR})"
         assert explained in loose.gate_stderr
         assert (
-            "  - f1: higher is better, tolerance 0.01 -> higher is better, tolerance 1 (loosened)"
-            in loose.gate_stderr
+            f"  - f1: higher is better, tolerance 0.01{F1_FLOOR} -> higher is better, tolerance 1"
+            f"{F1_FLOOR} (loosened)" in loose.gate_stderr
         )
         check_markdown(loose.report)
 
@@ -334,8 +338,9 @@ def test_a_pull_request_is_judged_by_the_rules_of_main(history):
         tight = commit_branch("tighten", "regress", lambda: set_tolerances(project, 0.0))
         assert tight.gate_code == 1
         assert tight.report.splitlines()[0].endswith("the branch changes 5 rules)")
-        assert "| `f1` | higher is better, tolerance 0.01 | higher is better | tightened |" in (
-            tight.report
+        assert (
+            f"| `f1` | higher is better, tolerance 0.01{F1_FLOOR} | higher is better{F1_FLOOR} "
+            "| tightened |" in tight.report
         )
         assert explained in tight.gate_stderr
         assert "Data expectations changed" not in tight.report
