@@ -161,10 +161,12 @@ def test_bad_data_stops_repro_before_training_and_names_each_problem(project, pr
     assert failed.returncode != 0 and "Running stage 'split'" not in failed.stdout
     assert "0 rows" in table_row(failed.stdout, "expect_table_row_count_to_be_between", None)
     report = json.loads((project / "reports" / "validation.json").read_text())
-    assert [f["expectation"] for f in report["failures"]] == [
-        "expect_table_row_count_to_be_between"
-    ]
+    failures = [f["expectation"] for f in report["failures"]]
+    # Row count first; then what training needs: no classes, and no values in any feature.
+    assert failures[0] == "expect_table_row_count_to_be_between"
     assert report["failures"][0]["observed"] == 0
+    assert "training:target_has_two_classes" in failures
+    assert failures.count("training:feature_has_values") == 30
 
     assert snapshot(project) == before, "a failed gate must not touch split, model or metrics"
     assert count_runs(project_env, project) == runs_before
