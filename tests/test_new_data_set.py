@@ -122,7 +122,8 @@ def test_an_own_data_branch_is_judged_by_mains_floors_and_deployed_explicitly(
         assert "roc_auc meets its floor" in released.stdout
         shown = sh("python", "-c", INSPECT_REGISTRY, url, MODEL)
         registry = json.loads(shown.stdout)
-        assert registry["aliases"] == {"production": "2", "previous": "1"}
+        # Released through staging (integration tests passed) to production.
+        assert registry["aliases"] == {"staging": "2", "production": "2", "previous": "1"}
         tags = registry["versions"]["2"]["tags"]
         assert (
             "first release on data set target churned (classification), suite customers"
