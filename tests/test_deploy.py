@@ -90,17 +90,9 @@ class Server:
             os.killpg(self.process.pid, signal.SIGKILL)
 
 
-@pytest.fixture(scope="module")
-def project(tmp_path_factory, project_env) -> Path:
-    project = bake(tmp_path_factory.mktemp("deploy"), task="regression")
-    project_env.install(project)
-    return project
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory, project_env, project):
-    """`mlflow server` with a SQLite backend and proxied local artifacts, on loopback."""
-    home = tmp_path_factory.mktemp("mlflow-server")
+def mlflow_server(project_env, home: Path) -> tuple[Server, str]:
+    """`mlflow server` from the project's environment, with a SQLite backend and proxied
+    local artifacts under `home`, on a free loopback port; returns it and its URL."""
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     command = [
@@ -119,7 +111,20 @@ def server(tmp_path_factory, project_env, project):
     ]
     # The server's background job runner (a pool of worker processes) is not needed here.
     env = {**project_env.env, "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"}
-    started = Server(command, env, home / "server.log", f"{url}/health")
+    return Server(command, env, home / "server.log", f"{url}/health"), url
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory, project_env) -> Path:
+    project = bake(tmp_path_factory.mktemp("deploy"), task="regression")
+    project_env.install(project)
+    return project
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory, project_env, project):
+    """`mlflow server` with a SQLite backend and proxied local artifacts, on loopback."""
+    started, url = mlflow_server(project_env, tmp_path_factory.mktemp("mlflow-server"))
     yield url
     started.stop()
 

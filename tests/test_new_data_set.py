@@ -10,7 +10,7 @@ import random
 import pytest
 
 from .conftest import bake
-from .test_deploy import INSPECT_REGISTRY, MODEL, Server, free_port
+from .test_deploy import INSPECT_REGISTRY, MODEL, mlflow_server
 
 pytestmark = pytest.mark.slow
 
@@ -34,25 +34,7 @@ def test_an_own_data_branch_is_judged_by_mains_floors_and_deployed_explicitly(
 ):
     project = bake(tmp_path_factory.mktemp("new-data-set"))
     project_env.install(project)
-    home = tmp_path_factory.mktemp("mlflow-server")
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    command = [
-        str(project_env.venv / "bin" / "mlflow"),
-        "server",
-        "--backend-store-uri",
-        f"sqlite:///{home / 'server.db'}",
-        "--artifacts-destination",
-        str(home / "artifacts"),
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        "--workers",
-        "1",
-    ]
-    env = {**project_env.env, "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"}
-    server = Server(command, env, home / "server.log", f"{url}/health")
+    server, url = mlflow_server(project_env, tmp_path_factory.mktemp("mlflow-server"))
     try:
 
         def sh(*args: str, check: bool = True):

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import time
-import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -42,20 +41,8 @@ class Outcome:
 
 
 def _post(url: str, payload: dict[str, Any], timeout: float = 60) -> list:
-    request = urllib.request.Request(
-        url.rstrip("/") + "/invocations",
-        data=json.dumps(payload).encode("utf-8"),
-        headers={"Content-Type": "application/json"},
-        method="POST",
-    )
     try:
-        with urllib.request.urlopen(request, timeout=timeout) as answer:
-            response = json.loads(answer.read().decode("utf-8"))
-    except (OSError, ValueError) as error:
-        raise IntegrationTestError(f"{url}/invocations failed: {error}") from None
-    rows = serving.example_rows(payload)
-    try:
-        return serving.check_predictions(response, rows)
+        return serving.predict(url, payload, timeout)
     except serving.SmokeTestError as error:
         raise IntegrationTestError(str(error)) from None
 

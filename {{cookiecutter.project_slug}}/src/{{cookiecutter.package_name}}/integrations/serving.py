@@ -81,7 +81,12 @@ def smoke_test(url: str, example: Path, timeout: float = 30) -> list:
             f"--url {url!r} is not an http:// or https:// address; "
             "give where the model is served, e.g. http://127.0.0.1:5000"
         )
-    payload = load_example(example)
+    return predict(url, load_example(example), timeout)
+
+
+def predict(url: str, payload: dict[str, Any], timeout: float = 30) -> list:
+    """Post a serving payload to `<url>/invocations`; one prediction per row, or a
+    SmokeTestError naming what went wrong."""
     rows = example_rows(payload)
     request = urllib.request.Request(
         url.rstrip("/") + "/invocations",
