@@ -20,22 +20,16 @@ ROOT = Path(__file__).resolve().parents[1]
 PATH_KEY = re.compile(r"^\$\{paths\.(\w+)\}$")
 
 
+def kfp_compile(output, *extra) -> int:
+    """`mlops kfp compile --output OUTPUT` on the project's params.yaml; its exit code."""
+    return main(
+        ["--params", str(ROOT / "params.yaml"), "kfp", "compile", "--output", str(output), *extra]
+    )
+
+
 def compiled(tmp_path, *extra) -> dict:
     output = tmp_path / "pipeline.yaml"
-    assert (
-        main(
-            [
-                "--params",
-                str(ROOT / "params.yaml"),
-                "kfp",
-                "compile",
-                "--output",
-                str(output),
-                *extra,
-            ]
-        )
-        == 0
-    )
+    assert kfp_compile(output, *extra) == 0
     return yaml.safe_load(output.read_text(encoding="utf-8")) | {"_file": output}
 
 
@@ -138,19 +132,7 @@ def test_without_the_sdk_the_command_says_how_to_install_it(tmp_path, monkeypatc
     monkeypatch.setitem(sys.modules, "kfp", None)
     monkeypatch.delitem(sys.modules, "{{ cookiecutter.package_name }}.integrations.kfp", raising=False)
     monkeypatch.delattr(integrations, "kfp", raising=False)
-    assert (
-        main(
-            [
-                "--params",
-                str(ROOT / "params.yaml"),
-                "kfp",
-                "compile",
-                "--output",
-                str(tmp_path / "p.yaml"),
-            ]
-        )
-        == 2
-    )
+    assert kfp_compile(tmp_path / "p.yaml") == 2
     assert "uv sync --group kubeflow" in capsys.readouterr().err
 
 
