@@ -170,3 +170,30 @@ def test_the_pull_request_report_comments_once_and_the_gate_decides(with_results
     repository.checkout("main")
     for run in (first, second, worse, looser, forked):
         print(f"pr-report run: {run.seconds:.0f} s")
+
+
+@pytest.mark.slow
+def test_the_harness_runs_the_file_not_the_commands(with_results):
+    """A copy of the report workflow whose report step is renamed, so the gate's `if:`
+    (`steps.report.outcome`) reads a step that no longer exists: the same worse model now
+    passes, so the assertion the report flow makes fails. The harness tests the wiring."""
+    repository = with_results
+    original = repository.path / ".github" / "workflows" / "pr-report-builtin.yml"
+    text = original.read_text(encoding="utf-8")
+    assert text.count("id: report\n") == 1 and "steps.report.outcome" in text
+    mutant = repository.work / "pr-report-mutant.yml"
+    mutant.write_text(text.replace("id: report\n", "id: built\n"), encoding="utf-8")
+    if repository.git("branch", "--list", "worse"):
+        repository.checkout("worse")
+    else:
+        branch_with(repository, "worse", WORSE_MODEL)
+    with serving(StubGitHub()) as github:
+        repository.env.update(GITHUB_API_URL=github.url)
+        event = repository.pull_request_event(11, "worse")
+        try:
+            run = repository.act("pull_request", mutant, event)
+        finally:
+            repository.checkout("main")
+    assert run.jobs == {"Report and quality gate": "success"}, run.failed_because()
+    assert not gate_failed_the_job(run)
+    assert "Quality gate failed" in report_comments(github, 11)[0]["body"]
