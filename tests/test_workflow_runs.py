@@ -72,10 +72,12 @@ def with_results(repository) -> Repository:
     return repository
 
 
-def branch_with(repository: Repository, branch: str, edits: dict[str, tuple[str, str]]) -> str:
-    """A branch from main that edits files (path: (old, new)), reruns the pipeline and
+def branch_with(
+    repository: Repository, branch: str, edits: dict[str, tuple[str, str]], base: str = "main"
+) -> str:
+    """A branch from `base` that edits files (path: (old, new)), reruns the pipeline and
     commits its results, as a contributor would before opening a pull request."""
-    repository.checkout("main")
+    repository.checkout(base)
     repository.checkout(branch, new=True)
     for name, (old, new) in edits.items():
         path = repository.path / name
@@ -148,8 +150,7 @@ def test_the_pull_request_report_comments_once_and_the_gate_decides(with_results
         assert "Quality gate failed" in failed["body"]
 
         # The same model with its own gates loosened: judged by main's gates, still fails.
-        repository.checkout("worse")
-        branch_with(repository, "worse-looser", LOOSER_GATES)
+        branch_with(repository, "worse-looser", LOOSER_GATES, base="worse")
         looser = repository.act(
             "pull_request", workflow, repository.pull_request_event(8, "worse-looser")
         )
