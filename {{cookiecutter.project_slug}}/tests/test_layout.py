@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from {{ cookiecutter.package_name }}.cli import COMMANDS, STAGES, module_name
+from {{ cookiecutter.package_name }}.catalog import COMMANDS, STAGES, load, module_name
 from {{ cookiecutter.package_name }}.commands.check import imported_modules
 
 PACKAGE_DIR = Path(__file__).resolve().parents[1] / "src" / "{{ cookiecutter.package_name }}"
@@ -112,3 +112,13 @@ def test_the_package_has_no_import_cycle():
     assert len(graph) > 40
     cycle = find_cycle(graph)
     assert cycle is None, " -> ".join(cycle or [])
+
+
+def test_nothing_in_the_package_imports_the_cli():
+    importers = [name for name, imported in import_graph().items() if "cli" in imported]
+    assert importers == ["__main__"]
+
+
+def test_the_catalog_says_which_commands_take_options():
+    for name, command in COMMANDS.items():
+        assert hasattr(load(name), "add_arguments") == command.options, name

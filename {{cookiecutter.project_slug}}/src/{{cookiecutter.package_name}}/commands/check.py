@@ -26,7 +26,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from ..cli import COMMANDS, module_name
+from ..catalog import COMMANDS, module_name
 from ..errors import ProjectError
 from ..params import DEFAULT_PARAMS_FILE, Params, describe_schema
 
@@ -87,7 +87,7 @@ def _stage_problems(stage: Any, params: Params, produced: set[Path]) -> list[str
     if command is not None and command not in COMMANDS:
         problems.append(
             f"{where}: command {command!r} is not a command of the project CLI; "
-            f"use one of {', '.join(COMMANDS)} or register it in cli.py"
+            f"use one of {', '.join(COMMANDS)} or register it in catalog.py"
         )
     params_file = (params.root / DEFAULT_PARAMS_FILE).resolve()
     for dep in stage.deps:
