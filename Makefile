@@ -6,7 +6,7 @@ export DVC_NO_ANALYTICS := 1
 export MLFLOW_DISABLE_TELEMETRY := true
 export UV_PYTHON_DOWNLOADS := never
 
-.PHONY: help install test test-fast demo lint lint-workflows relock clean bench
+.PHONY: help gh install test test-fast demo lint lint-workflows relock clean bench
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -23,7 +23,13 @@ node_modules/.installed: package.json package-lock.json
 	npm ci --engine-strict --ignore-scripts --no-audit --no-fund
 	touch $@
 
-install: $(BIN)/.installed node_modules/.installed  ## create .venv with the template's dev tools; npm ci the Node ones
+# gh for the workflows the tests run under act (they call it against a stub API on loopback).
+gh:
+	@command -v gh >/dev/null 2>&1 || { \
+	  [ "$$(id -u)" = 0 ] || { echo "error: gh not found: install GitHub's CLI (Debian: apt-get install gh), then run make again; the workflow tests run it" >&2; exit 1; }; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq gh >/dev/null; }
+
+install: $(BIN)/.installed node_modules/.installed gh  ## create .venv with the template's dev tools; npm ci the Node ones
 
 test: install lint  ## lint, then the whole suite, slow bake-and-run tests included (what CI runs)
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m pytest -m "" $(PYTEST_ARGS)

@@ -12,128 +12,23 @@ import os
 import re
 import shlex
 import shutil
-import ssl
-import subprocess
 import sys
-import tarfile
 import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import yaml
 
-from .conftest import TEMPLATE, bake, run
+from .conftest import bake, run
+from .github_stub import StubGitHub, real_cml, self_signed, serving
 
 MARKER_PREFIX = "<!-- mlops report"
-PAGE_SIZE = 30  # GitHub's default page size; the stub ignores per_page to force paging
-
-
-class StubGitHub(ThreadingHTTPServer):
-    """Issue comments of one pull request, held in memory."""
-
-    def __init__(self, tls: ssl.SSLContext | None = None):
-        super().__init__(("127.0.0.1", 0), StubHandler)
-        if tls is not None:
-            self.socket = tls.wrap_socket(self.socket, server_side=True)
-        self.scheme = "https" if tls else "http"
-        self.comments: list[dict] = []
-        self.requests: list[tuple[str, str]] = []
-        self.assets: list[bytes] = []
-        self.read_only = False
-        self.next_id = 1000
-
-    @property
-    def url(self) -> str:
-        return f"{self.scheme}://127.0.0.1:{self.server_address[1]}"
-
-    def add(self, body: str) -> dict:
-        self.next_id += 1
-        comment = {"id": self.next_id, "body": body, "html_url": f"{self.url}/c/{self.next_id}"}
-        self.comments.append(comment)
-        return comment
-
-
-class StubHandler(BaseHTTPRequestHandler):
-    server: StubGitHub
-    list_path = "/repos/octo/model/issues/7/comments"
-
-    def log_message(self, *args):
-        pass
-
-    def reply(self, status: int, payload, headers: dict | None = None):
-        data = json.dumps(payload).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        for key, value in (headers or {}).items():
-            self.send_header(key, value)
-        self.end_headers()
-        self.wfile.write(data)
-
-    def authorised(self) -> bool:
-        self.server.requests.append((self.command, self.path))
-        if self.headers.get("Authorization") != "Bearer test-token":
-            self.reply(401, {"message": "Bad credentials"})
-            return False
-        return True
-
-    def body(self) -> str:
-        return json.loads(self.rfile.read(int(self.headers["Content-Length"])))["body"]
-
-    def do_GET(self):
-        if not self.authorised():
-            return
-        url = urlsplit(self.path)
-        if url.path != self.list_path:
-            return self.reply(404, {"message": "Not Found"})
-        page = int(parse_qs(url.query).get("page", ["1"])[0])
-        start = (page - 1) * PAGE_SIZE
-        headers = {}
-        if start + PAGE_SIZE < len(self.server.comments):
-            headers["Link"] = f'<{self.server.url}{url.path}?page={page + 1}>; rel="next"'
-        self.reply(200, self.server.comments[start : start + PAGE_SIZE], headers)
-
-    def do_POST(self):
-        if self.path == "/asset":  # CML's image host: no token, answers the image's URL
-            self.server.assets.append(self.rfile.read(int(self.headers["Content-Length"])))
-            data = f"{self.server.url}/assets/{len(self.server.assets)}.png".encode()
-            self.send_response(200)
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
-            return None
-        if not self.authorised():
-            return
-        if self.server.read_only:
-            return self.reply(403, {"message": "Resource not accessible by integration"})
-        if self.path != self.list_path:
-            return self.reply(404, {"message": "Not Found"})
-        self.reply(201, self.server.add(self.body()))
-
-    def do_PATCH(self):
-        if not self.authorised():
-            return
-        if self.server.read_only:
-            return self.reply(403, {"message": "Resource not accessible by integration"})
-        comment_id = int(self.path.rsplit("/", 1)[1])
-        for comment in self.server.comments:
-            if comment["id"] == comment_id:
-                comment["body"] = self.body()
-                return self.reply(200, comment)
-        self.reply(404, {"message": "Not Found"})
 
 
 @pytest.fixture
 def github():
-    server = StubGitHub()
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield server
-    server.shutdown()
-    server.server_close()
-    thread.join()
+    with serving(StubGitHub()) as server:
+        yield server
 
 
 @pytest.fixture(scope="module")
@@ -217,11 +112,8 @@ def test_a_read_only_token_fails_with_one_line_that_says_why(github, post):
 
 def test_other_api_errors_fail_with_the_status(github, post, project):
     github.comments.clear()
-    StubHandler.list_path = "/repos/octo/other/issues/7/comments"
-    try:
-        result = post("## report\n")
-    finally:
-        StubHandler.list_path = "/repos/octo/model/issues/7/comments"
+    github.repo = "octo/other"
+    result = post("## report\n")
     assert result.returncode == 2
     [line] = result.stderr.splitlines()
     assert line.startswith("error: could not post the report") and "HTTP 404" in line
@@ -294,63 +186,8 @@ def test_the_workflow_passes_zizmor_and_the_schema(workflows, poster):
     )
 
 
-# The real CML CLI: a ready build of 0.20.6 (see shared/tools/README.md) named by CML_TARBALL,
-# or next to this checkout, or next to the checkout this one was cloned from (CI runs in a
-# fresh clone); else a `cml` on PATH.
-def find_cml_tarball() -> Path:
-    if os.environ.get("CML_TARBALL"):
-        return Path(os.environ["CML_TARBALL"])
-    folders = [TEMPLATE.parent]
-    origin = subprocess.run(
-        ["git", "-C", str(TEMPLATE), "config", "--get", "remote.origin.url"],
-        capture_output=True,
-        text=True,
-        check=False,
-    ).stdout.strip()
-    if origin and "://" not in origin and ":" not in origin.split("/")[0]:
-        folders.append(Path(origin.removeprefix("file://")).resolve().parent)
-    candidates = [folder / "shared" / "tools" / "cml-0.20.6.tgz" for folder in folders]
-    return next((path for path in candidates if path.is_file()), candidates[0])
-
-
-CML_TARBALL = find_cml_tarball()
 METRICS = {"roc_auc": 0.9, "f1": 0.9, "accuracy": 0.9, "precision": 0.9, "recall": 0.9}
 ALERT = "> [!WARNING]\n> a reviewer's alert must arrive as written\n"
-
-
-def real_cml(folder: Path) -> Path:
-    """A directory with an executable `cml`: the unpacked tarball, or the one on PATH."""
-    bin_dir = folder / "bin"
-    bin_dir.mkdir(parents=True)
-    if CML_TARBALL.is_file() and shutil.which("node"):
-        with tarfile.open(CML_TARBALL) as archive:
-            archive.extractall(folder, filter="data")
-        script = bin_dir / "cml"
-        entry = folder / "cml" / "bin" / "cml.js"
-        script.write_text(f'#!/bin/sh\nexec node {shlex.quote(str(entry))} "$@"\n')
-        script.chmod(0o755)
-        return bin_dir
-    found = shutil.which("cml")
-    if found is None:
-        pytest.skip(f"no CML: neither {CML_TARBALL} (with node on PATH) nor a `cml` on PATH")
-    return Path(found).parent
-
-
-def self_signed(folder: Path) -> tuple[ssl.SSLContext, Path]:
-    """A throwaway certificate for 127.0.0.1, made with the openssl CLI."""
-    openssl = shutil.which("openssl")
-    if openssl is None:
-        pytest.skip("no openssl CLI to make the stub's throwaway TLS certificate")
-    cert, key = folder / "cert.pem", folder / "key.pem"
-    subprocess.run(
-        [openssl, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
-         "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
-         "-keyout", key, "-out", cert],
-        check=True, capture_output=True,
-    )  # fmt: skip
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    context.load_cert_chain(cert, key)
-    return context, cert
 
 
 def step_named(workflow: Path, command: str) -> dict:

@@ -116,3 +116,18 @@ def test_linters_accept_the_release_workflows(workflows, command):
     files = [str(folder / f"{name}.yml") for name in ("deploy", "rollback", "image")]
     result = subprocess.run([tool, *command[1:], *files], capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_the_rollback_keeps_the_manifest_it_rewrote(workflows):
+    """`mlops rollback` rewrites deploy/kserve/production.yaml; the workflow uploads it as
+    the deploy does, so the newest manifest names the version now in production."""
+    _, loaded = workflows
+    steps = loaded["rollback"]["jobs"]["rollback"]["steps"]
+    rolled = next(i for i, s in enumerate(steps) if "mlops rollback" in s.get("run", ""))
+    deployed = [
+        s for job in loaded["deploy"]["jobs"].values() for s in job["steps"]
+        if s.get("with", {}).get("name") == "kserve-production"
+    ]  # fmt: skip
+    uploads = [s for s in steps[rolled + 1 :] if "upload-artifact" in s.get("uses", "")]
+    assert [s["with"]["path"] for s in uploads] == [deployed[0]["with"]["path"]]
+    assert uploads[0]["with"]["name"] == "kserve-production"

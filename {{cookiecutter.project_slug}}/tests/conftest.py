@@ -17,6 +17,24 @@ os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 
 
+# What a runner tells the code it runs in; a test that needs one of these sets it itself.
+RUNNER_VARIABLES = ("GITHUB_ACTIONS", "GITHUB_EVENT_NAME", "GITHUB_EVENT_PATH", "GITHUB_RUN_ID",
+                    "GITHUB_REPOSITORY", "GITHUB_SERVER_URL", "GITHUB_API_URL", "GITHUB_TOKEN",
+                    "GITHUB_SHA", "GITHUB_REF", "GITHUB_HEAD_REF", "GITHUB_BASE_REF")  # fmt: skip
+
+
+@pytest.fixture(autouse=True)
+def outside_the_runner(tmp_path_factory, monkeypatch):
+    """Run every test as on a laptop, even inside a CI job: no runner variables, and the
+    job summary and step outputs in scratch files, so no test writes its fake reports
+    into the real job's summary or outputs."""
+    for name in RUNNER_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+    scratch = tmp_path_factory.mktemp("runner")
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(scratch / "summary.md"))
+    monkeypatch.setenv("GITHUB_OUTPUT", str(scratch / "outputs.txt"))
+
+
 def merge(base: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
     merged = dict(base)
     for key, value in overrides.items():

@@ -167,6 +167,17 @@ def test_pull_fetches_the_stages_the_branch_did_not_change():
     assert plan(None, branch) == ([], ["evaluate", "ingest", "train"])
 
 
+def test_a_remote_folder_with_a_long_path_is_found(tmp_path):
+    """`dvc remote list` wraps a long URL onto lines of its own; the URL is read whole."""
+    root = tmp_path / ("deep-folder-" * 8) / "project"
+    (root / ".dvc").mkdir(parents=True)
+    storage = tmp_path / ("storage-" * 10)
+    storage.mkdir()
+    config = f"[core]\n    remote = local\n['remote \"local\"']\n    url = {storage}\n"
+    (root / ".dvc" / "config").write_text(config)
+    assert shared_remote(root) == "local"
+
+
 def test_only_a_remote_this_machine_reaches_is_used(tmp_path):
     (tmp_path / ".dvc").mkdir()
     # The default of storage=local: a folder beside the repository, absent on a CI runner.

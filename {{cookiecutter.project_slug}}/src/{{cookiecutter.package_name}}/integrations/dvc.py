@@ -211,12 +211,8 @@ def shared_remote(root: Path) -> str | None:
     name = default.stdout.strip()
     if default.returncode != 0 or not name:
         return None
-    listed = dvc(root, "remote", "list")
-    # `dvc remote list` prints "name<TAB>url", with "(default)" after the default's url.
-    urls = {
-        fields[0]: fields[1] for fields in map(str.split, listed.stdout.splitlines()) if fields[1:]
-    }
-    url = urls.get(name, "")
+    # The URL as written in the config (`dvc remote list` wraps a long one over lines).
+    url = dvc(root, "config", f"remote.{name}.url").stdout.strip()
     if "://" in url:
         return name
     folder = Path(url) if Path(url).is_absolute() else root / ".dvc" / url

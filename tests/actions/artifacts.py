@@ -1,0 +1,37 @@
+"""The artifact stand-ins: upload copies files into $ACT_ARTIFACTS/<name>/, download
+copies them back. Multi-line `path` inputs and globs work as in the real actions."""
+
+import glob
+import os
+import shutil
+import sys
+from pathlib import Path
+
+
+def upload() -> int:
+    target = Path(os.environ["ACT_ARTIFACTS"]) / os.environ["NAME"]
+    patterns = [line.strip() for line in os.environ["PATHS"].splitlines() if line.strip()]
+    found = [Path(match) for pattern in patterns for match in glob.glob(pattern, recursive=True)]
+    if not found:
+        print(f"no files match {patterns}", file=sys.stderr)
+        return 1 if os.environ.get("IF_NO_FILES_FOUND") == "error" else 0
+    for path in found:
+        if path.is_dir():
+            shutil.copytree(path, target / path, dirs_exist_ok=True)
+        else:
+            (target / path).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(path, target / path)
+    print(f"artifact {target.name}: {', '.join(map(str, found))}")
+    return 0
+
+
+def download() -> int:
+    source = Path(os.environ["ACT_ARTIFACTS"]) / os.environ["NAME"]
+    if not source.is_dir():
+        print(f"error: no artifact named {source.name}", file=sys.stderr)
+        return 1
+    shutil.copytree(source, os.environ["TARGET"], dirs_exist_ok=True)
+    return 0
+
+
+sys.exit({"upload": upload, "download": download}[sys.argv[1]]())

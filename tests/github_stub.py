@@ -1,0 +1,313 @@
+"""A stub of GitHub's REST API on 127.0.0.1, held in memory: the issues, labels, pull
+requests and comments the baked workflows and their commands use, and CML's image host.
+
+Plain HTTP, or HTTPS with a throwaway certificate (CML and gh always speak HTTPS to a host
+that is not github.com). Paths may carry the `/api/v3` prefix GitHub Enterprise uses, which
+is where gh and CML look on such a host. Every request is recorded; any other path is a 404.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shlex
+import shutil
+import ssl
+import subprocess
+import tarfile
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+
+from .conftest import TEMPLATE
+
+PAGE_SIZE = 30  # GitHub's default page size; the stub ignores per_page to force paging
+TOKEN = "test-token"
+
+
+class StubGitHub(ThreadingHTTPServer):
+    """One repository (`repo`): its issues, pull requests, labels and comments."""
+
+    def __init__(self, tls: ssl.SSLContext | None = None, repo: str = "octo/model"):
+        super().__init__(("127.0.0.1", 0), StubHandler)
+        if tls is not None:
+            self.socket = tls.wrap_socket(self.socket, server_side=True)
+        self.scheme = "https" if tls else "http"
+        self.repo = repo
+        self.tokens = {TOKEN}
+        self.comments: list[dict] = []
+        self.issues: list[dict] = []
+        self.pulls: list[dict] = []
+        self.labels: dict[str, dict] = {}
+        self.requests: list[tuple[str, str]] = []
+        self.assets: list[bytes] = []
+        self.read_only = False
+        self.next_id = 1000
+        self.lock = threading.Lock()
+
+    @property
+    def url(self) -> str:
+        return f"{self.scheme}://127.0.0.1:{self.server_address[1]}"
+
+    @property
+    def host(self) -> str:
+        return f"127.0.0.1:{self.server_address[1]}"
+
+    def new_id(self) -> int:
+        self.next_id += 1
+        return self.next_id
+
+    def add(self, body: str, issue: int = 7) -> dict:
+        """A comment on issue or pull request number `issue`."""
+        comment_id = self.new_id()
+        comment = {"id": comment_id, "body": body, "issue": issue, "user": {"login": "someone"},
+                   "html_url": f"{self.url}/c/{comment_id}"}  # fmt: skip
+        self.comments.append(comment)
+        return comment
+
+    def comments_on(self, number: int) -> list[dict]:
+        return [comment for comment in self.comments if comment["issue"] == number]
+
+    def next_number(self) -> int:
+        return 1 + max((item["number"] for item in [*self.issues, *self.pulls]), default=0)
+
+
+@contextmanager
+def serving(server: StubGitHub) -> Iterator[StubGitHub]:
+    """Serve in a thread for the length of the block, then stop and close."""
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield server
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
+
+
+class StubHandler(BaseHTTPRequestHandler):
+    server: StubGitHub
+
+    def log_message(self, *args):
+        pass
+
+    def reply(self, status: int, payload, headers: dict | None = None):
+        data = json.dumps(payload).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        for key, value in (headers or {}).items():
+            self.send_header(key, value)
+        self.end_headers()
+        self.wfile.write(data)
+
+    def authorised(self) -> bool:
+        self.server.requests.append((self.command, self.path))
+        header = self.headers.get("Authorization", "")
+        if header.split(" ", 1)[-1] not in self.server.tokens:
+            self.reply(401, {"message": "Bad credentials"})
+            return False
+        return True
+
+    def payload(self) -> dict:
+        return json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))) or b"{}")
+
+    def route(self) -> tuple[str, dict[str, list[str]]] | None:
+        """The path inside the repository (`issues/7/comments`), or None for another one."""
+        url = urlsplit(self.path)
+        path = url.path.removeprefix("/api/v3")
+        if path.startswith("/users/"):
+            return path, {}
+        prefix = f"/repos/{self.server.repo}/"
+        if not path.startswith(prefix):
+            return None
+        return path.removeprefix(prefix).rstrip("/"), parse_qs(url.query)
+
+    def refused(self) -> bool:
+        if self.server.read_only:
+            self.reply(403, {"message": "Resource not accessible by integration"})
+        return self.server.read_only
+
+    def do_GET(self):
+        if not self.authorised():
+            return None
+        routed = self.route()
+        if routed is None:
+            return self.reply(404, {"message": "Not Found"})
+        path, query = routed
+        server = self.server
+        if path.startswith("/users/"):
+            return self.reply(200, {"login": path.rsplit("/", 1)[1], "id": 1, "type": "Bot"})
+        if match := re.fullmatch(r"issues/(\d+)/comments", path):
+            comments = server.comments_on(int(match[1]))
+            page = int(query.get("page", ["1"])[0])
+            start = (page - 1) * PAGE_SIZE
+            headers = {}
+            if start + PAGE_SIZE < len(comments):
+                link = f"{server.url}{urlsplit(self.path).path}?page={page + 1}"
+                headers["Link"] = f'<{link}>; rel="next"'
+            return self.reply(200, comments[start : start + PAGE_SIZE], headers)
+        if path == "issues":
+            state = query.get("state", ["open"])[0]
+            wanted = set(query.get("labels", [""])[0].split(",")) - {""}
+            found = [
+                issue for issue in server.issues
+                if state in ("all", issue["state"])
+                and wanted <= {label["name"] for label in issue["labels"]}
+            ]  # fmt: skip
+            return self.reply(200, found)
+        if path == "pulls":
+            head = query.get("head", [""])[0].split(":")[-1]
+            state = query.get("state", ["open"])[0]
+            found = [
+                pull for pull in server.pulls
+                if state in ("all", pull["state"]) and head in ("", pull["head"]["ref"])
+            ]  # fmt: skip
+            return self.reply(200, found)
+        if path == "labels":
+            return self.reply(200, list(server.labels.values()))
+        if match := re.fullmatch(r"(issues|pulls)/(\d+)", path):
+            items = server.issues if match[1] == "issues" else server.pulls
+            for item in items:
+                if item["number"] == int(match[2]):
+                    return self.reply(200, item)
+        return self.reply(404, {"message": "Not Found"})
+
+    def do_POST(self):
+        if self.path == "/asset":  # CML's image host: no token, answers the image's URL
+            self.server.assets.append(self.rfile.read(int(self.headers["Content-Length"])))
+            data = f"{self.server.url}/assets/{len(self.server.assets)}.png".encode()
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+            return None
+        if not self.authorised():
+            return None
+        routed = self.route()
+        if routed is None:
+            return self.reply(404, {"message": "Not Found"})
+        if self.refused():
+            return None
+        path, _ = routed
+        server, body = self.server, self.payload()
+        with server.lock:
+            if match := re.fullmatch(r"issues/(\d+)/comments", path):
+                return self.reply(201, server.add(body["body"], int(match[1])))
+            if path == "labels":
+                if body["name"] in server.labels:
+                    return self.reply(422, {"message": "Validation Failed",
+                                            "errors": [{"code": "already_exists"}]})  # fmt: skip
+                server.labels[body["name"]] = {"id": server.new_id(), **body}
+                return self.reply(201, server.labels[body["name"]])
+            if path == "issues":
+                number = server.next_number()
+                issue = {"id": server.new_id(), "number": number, "state": "open",
+                         "title": body.get("title", ""), "body": body.get("body", ""),
+                         "labels": [{"name": name} for name in body.get("labels", [])],
+                         "html_url": f"{server.url}/{server.repo}/issues/{number}"}  # fmt: skip
+                server.issues.append(issue)
+                return self.reply(201, issue)
+            if path == "pulls":
+                if any(p["head"]["ref"] == body["head"] and p["state"] == "open"
+                       for p in server.pulls):  # fmt: skip
+                    return self.reply(422, {"message": "A pull request already exists"})
+                number = server.next_number()
+                pull = {"id": server.new_id(), "number": number, "state": "open",
+                        "title": body.get("title", ""), "body": body.get("body", ""),
+                        "head": {"ref": body["head"]}, "base": {"ref": body.get("base", "main")},
+                        "html_url": f"{server.url}/{server.repo}/pull/{number}"}  # fmt: skip
+                server.pulls.append(pull)
+                return self.reply(201, pull)
+        return self.reply(404, {"message": "Not Found"})
+
+    def do_PATCH(self):
+        if not self.authorised():
+            return None
+        routed = self.route()
+        if routed is None:
+            return self.reply(404, {"message": "Not Found"})
+        if self.refused():
+            return None
+        path, _ = routed
+        server, body = self.server, self.payload()
+        with server.lock:
+            if match := re.fullmatch(r"issues/comments/(\d+)", path):
+                for comment in server.comments:
+                    if comment["id"] == int(match[1]):
+                        comment["body"] = body["body"]
+                        return self.reply(200, comment)
+            if (match := re.fullmatch(r"labels/(.+)", path)) and match[1] in server.labels:
+                server.labels[match[1]].update(body)
+                return self.reply(200, server.labels[match[1]])
+            if match := re.fullmatch(r"(issues|pulls)/(\d+)", path):
+                items = server.issues if match[1] == "issues" else server.pulls
+                for item in items:
+                    if item["number"] == int(match[2]):
+                        item.update({key: body[key] for key in ("title", "body", "state")
+                                     if key in body})  # fmt: skip
+                        return self.reply(200, item)
+        return self.reply(404, {"message": "Not Found"})
+
+
+# The real CML CLI: a ready build of 0.20.6 (see shared/tools/README.md) named by CML_TARBALL,
+# or next to this checkout, or next to the checkout this one was cloned from (CI runs in a
+# fresh clone); else a `cml` on PATH.
+def find_cml_tarball() -> Path:
+    if os.environ.get("CML_TARBALL"):
+        return Path(os.environ["CML_TARBALL"])
+    folders = [TEMPLATE.parent]
+    origin = subprocess.run(
+        ["git", "-C", str(TEMPLATE), "config", "--get", "remote.origin.url"],
+        capture_output=True,
+        text=True,
+        check=False,
+    ).stdout.strip()
+    if origin and "://" not in origin and ":" not in origin.split("/")[0]:
+        folders.append(Path(origin.removeprefix("file://")).resolve().parent)
+    candidates = [folder / "shared" / "tools" / "cml-0.20.6.tgz" for folder in folders]
+    return next((path for path in candidates if path.is_file()), candidates[0])
+
+
+CML_TARBALL = find_cml_tarball()
+
+
+def real_cml(folder: Path) -> Path:
+    """A directory with an executable `cml`: the unpacked tarball, or the one on PATH."""
+    bin_dir = folder / "bin"
+    bin_dir.mkdir(parents=True)
+    if CML_TARBALL.is_file() and shutil.which("node"):
+        with tarfile.open(CML_TARBALL) as archive:
+            archive.extractall(folder, filter="data")
+        script = bin_dir / "cml"
+        entry = folder / "cml" / "bin" / "cml.js"
+        script.write_text(f'#!/bin/sh\nexec node {shlex.quote(str(entry))} "$@"\n')
+        script.chmod(0o755)
+        return bin_dir
+    found = shutil.which("cml")
+    if found is None:
+        pytest.skip(f"no CML: neither {CML_TARBALL} (with node on PATH) nor a `cml` on PATH")
+    return Path(found).parent
+
+
+def self_signed(folder: Path) -> tuple[ssl.SSLContext, Path]:
+    """A throwaway certificate for 127.0.0.1, made with the openssl CLI."""
+    openssl = shutil.which("openssl")
+    if openssl is None:
+        pytest.skip("no openssl CLI to make the stub's throwaway TLS certificate")
+    cert, key = folder / "cert.pem", folder / "key.pem"
+    subprocess.run(
+        [openssl, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+         "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+         "-keyout", key, "-out", cert],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    return context, cert
