@@ -553,6 +553,19 @@ def provenance_section(inputs: Inputs) -> list[str]:
             f"- Reproduction: the branch commits no `dvc.lock`, so {whose} results are "
             "checked against nothing; commit `dvc.lock` and the metrics."
         )
+    elif (
+        inputs.committed_lock
+        and not differences
+        and inputs.metrics_reproduced
+        and not inputs.mlflow_run_new
+    ):
+        # Nothing ran here (evaluate records a new MLflow run each time it runs): the
+        # outputs match dvc.lock, but they are the committed ones, not reproduced ones.
+        lines.append(
+            f"- Not reproduced {where}: the outputs match the branch's committed `dvc.lock`, "
+            "but they are the committed ones (no stage ran after the commit); "
+            "`dvc repro --force` reruns every stage to check them."
+        )
     elif inputs.committed_lock and not differences and inputs.metrics_reproduced:
         lines.append(
             f"- Reproduced: `dvc repro` {where} gave the branch's committed `dvc.lock` and "
