@@ -88,6 +88,8 @@ class MonitoringParams:
     psi_threshold: float
     psi_bins: int
     drift_share: float
+    # One drifted feature whose PSI passes this alarms alone, whatever the share.
+    psi_alarm: float = 0.5
 
 
 @dataclass(frozen=True)
@@ -193,7 +195,15 @@ SCHEMA: dict[str, Any] = {
     "model": {"type": None, "hyperparameters": dict.fromkeys(ALL_MODEL_TYPES)},
     "gates": _AnyKey(dict.fromkeys(GATE_RULE_KEYS)),
     "monitoring": dict.fromkeys(
-        ("batch", "alpha", "correction", "psi_threshold", "psi_bins", "drift_share")
+        (
+            "batch",
+            "alpha",
+            "correction",
+            "psi_threshold",
+            "psi_bins",
+            "drift_share",
+            "psi_alarm",
+        )
     ),
     "report": dict.fromkeys(("baseline", "poster", "publish_images")),
     "validation": {
@@ -419,6 +429,7 @@ def _monitoring(read: _Reader, root: Path) -> MonitoringParams:
         psi_threshold=read.number("monitoring.psi_threshold", 0.0, float("inf")),
         psi_bins=read.integer("monitoring.psi_bins", low=2),
         drift_share=float(share),
+        psi_alarm=read.number("monitoring.psi_alarm", 0.0, float("inf")),
     )
 
 
