@@ -15,7 +15,7 @@ from {{ cookiecutter.package_name }}.commands import monitor
 from {{ cookiecutter.package_name }}.params import load_params
 from {{ cookiecutter.package_name }}.stages import evaluate, ingest, split, train
 
-from .conftest import PROJECT_ROOT, TASKS, merge
+from .conftest import TASKS, fixture_params, merge
 
 
 @dataclass
@@ -37,7 +37,7 @@ def valid_batches(monkeypatch):
 
 def trained_project(root, monkeypatch, *layers) -> str:
     monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{root / 'mlflow.db'}")
-    document = yaml.safe_load((PROJECT_ROOT / "params.yaml").read_text(encoding="utf-8"))
+    document = fixture_params()
     for layer in layers:
         document = merge(document, layer)
     path = root / "params.yaml"
