@@ -74,7 +74,8 @@ def restore_commands(stage: str, root: Path) -> str:
         outs = [out for kind in ("outs", "metrics", "plots") for out in declared.get(kind) or []]
     except (OSError, KeyError, TypeError, AttributeError, yaml.YAMLError):
         return RESTORE_FALLBACK.format(stage=stage)
-    in_git, in_cache = [], []
+    in_git: list[str] = []
+    in_cache: list[str] = []
     for out in outs:
         name, options = (out, {}) if isinstance(out, str) else next(iter(out.items()))
         path = PATH_REF.sub(lambda match: str(paths.get(match.group(1), match.group(0))), name)
@@ -91,9 +92,7 @@ def restore_commands(stage: str, root: Path) -> str:
 def _restore_hint(command: str, root: Path | None = None) -> str:
     if command not in STAGES:
         return ""
-    return RESTORE_HINT.format(
-        stage=command, restore=restore_commands(command, root or Path.cwd())
-    )
+    return RESTORE_HINT.format(stage=command, restore=restore_commands(command, root or Path.cwd()))
 
 
 def module_name(command: str) -> str:
