@@ -248,3 +248,21 @@ def test_constant_columns_integer_ids_with_gaps_and_free_text_are_left_out(
     )
     ingest.run(kept)
     assert read_features(kept.paths.features).categorical == ("site", "comment", "plan")
+
+
+def test_changing_the_positive_class_does_not_rerun_ingest():
+    """dvc.yaml: ingest depends on the `data:` keys it reads; positive_class only
+    changes what evaluate scores."""
+    import yaml
+
+    from .conftest import PROJECT_ROOT
+
+    stages = yaml.safe_load((PROJECT_ROOT / "dvc.yaml").read_text(encoding="utf-8"))["stages"]
+
+    def covers(keys, key):
+        return any(key == k or key.startswith(f"{k}.") for k in keys)
+
+    assert not covers(stages["ingest"]["params"], "data.positive_class")
+    for key in ("source", "target", "numeric_features", "categorical_features", "keep_columns"):
+        assert covers(stages["ingest"]["params"], f"data.{key}")
+    assert covers(stages["evaluate"]["params"], "data.positive_class")
