@@ -238,9 +238,15 @@ def run(params: Params, args: argparse.Namespace) -> int:
         report.update(status="invalid", exit_code=EXIT_INVALID)
         write_reports(params, report, render_markdown(report, validation.to_markdown()))
         github_outputs(report)
+        named = dict.fromkeys(
+            f"{failure.column} ({failure.expectation.removeprefix('expect_')})"
+            for failure in validation.failures
+            if getattr(failure, "column", None)
+        )
         print(
-            f"monitor: batch {report['batch']} failed validation; see "
-            f"{shown(params.paths.drift_summary, params.root)}"
+            f"monitor: batch {report['batch']} failed validation"
+            + (f" on {', '.join(named)}" if named else "")
+            + f"; see {shown(params.paths.drift_summary, params.root)}"
         )
         return EXIT_INVALID
 
