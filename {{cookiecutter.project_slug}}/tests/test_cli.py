@@ -161,3 +161,25 @@ def test_a_failed_stage_names_the_commands_that_restore_its_last_good_outputs(
     assert "(train wrote no new outputs; `dvc checkout train` restores the last good ones)" in (
         capsys.readouterr().err
     )
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["stack", "up", "--port", "70000"], "'70000' is not a port: give 1 to 65535"),
+        (["stack", "up", "--port", "-1"], "'-1' is not a port"),
+        (
+            ["smoke-test", "--url", "http://127.0.0.1:1", "--timeout", "0"],
+            "'0' is not a number of seconds above 0",
+        ),
+        (
+            ["smoke-test", "--url", "http://127.0.0.1:1", "--timeout", "nan"],
+            "'nan' is not a number of seconds above 0",
+        ),
+    ],
+)
+def test_a_number_outside_its_range_is_refused_by_name(argv, message, capsys):
+    with pytest.raises(SystemExit) as refused:
+        main(argv)
+    assert refused.value.code == 2
+    assert message in capsys.readouterr().err

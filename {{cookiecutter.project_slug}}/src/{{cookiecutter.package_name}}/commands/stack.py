@@ -54,9 +54,22 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--port",
-        type=int,
+        type=_port,
         help="the MLflow server's port (default: stack.port in params.yaml; 0: any free port)",
     )
+
+
+def _port(text: str) -> int:
+    """A TCP port, or 0 for any free one."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if not 0 <= value <= 65535:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a port: give 1 to 65535, or 0 for any free port"
+        )
+    return value
 
 
 def _answers(url: str) -> bool:
