@@ -229,6 +229,10 @@ def test_a_shallow_clone_needs_the_baseline_fetched_and_then_agrees(history, tmp
     assert "`git fetch origin main:main`" in missing.stderr
 
     history.git("fetch", "--quiet", "--depth=1", "origin", "main:main", cwd=clone)
+    # The outputs are not in git: refused until the pipeline ran here, as in the workflow.
+    unrun = history.env.run(["mlops", "gate"], cwd=clone, check=False)
+    assert unrun.returncode == 2 and "run `dvc repro`" in unrun.stderr
+    history.env.run(["dvc", "repro"], cwd=clone)
     outcome = report_and_gate(history.env, clone)
     assert outcome.gate_code == 1 and "f1 regressed" in outcome.gate_stderr
     main = history.git("rev-parse", "main")
@@ -239,6 +243,7 @@ def test_a_shallow_clone_needs_the_baseline_fetched_and_then_agrees(history, tmp
 def test_a_full_clone_uses_origin_main_as_the_workflow_does(history, tmp_path):
     clone = tmp_path / "full"
     history.git("clone", "--quiet", "--branch=regress", history.project.as_uri(), str(clone))
+    history.env.run(["dvc", "repro"], cwd=clone)
     outcome = report_and_gate(history.env, clone)
     assert "against `origin/main`" in outcome.report.splitlines()[0]
     assert outcome.gate_code == 1

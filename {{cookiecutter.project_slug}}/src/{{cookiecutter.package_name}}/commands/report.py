@@ -167,9 +167,9 @@ def gather(params: Params, revision: str | None) -> Inputs:
     The branch is judged by the baseline's `gates` (a branch cannot loosen the rules
     it is judged by); a metric with no rule there is judged by the branch's rule.
     """
+    base = at_revision(params, revision or params.report.baseline)
     if (params.root / "dvc.yaml").is_file():
         require_in_sync(params.root, STALE_FIX)
-    base = at_revision(params, revision or params.report.baseline)
     branch = in_workspace(params)
     # In a pull_request workflow the checkout is GitHub's merge commit; show the PR's head.
     head = pull_request_head()

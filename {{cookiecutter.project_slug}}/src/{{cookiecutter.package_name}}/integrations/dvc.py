@@ -146,10 +146,15 @@ def require_in_sync(root: Path, fix: str = DEPLOY_NEVER_RETRAINS) -> None:
     if status and only_missing(status):
         pulled = dvc(root, "pull")
         if pulled.returncode != 0:
+            where_from = (
+                "push them from the machine that ran the pipeline (`dvc push`) to a remote "
+                "this machine can reach (README: Storage)"
+                if fix == DEPLOY_NEVER_RETRAINS
+                else fix
+            )
             raise WorkspaceError(
                 "the pipeline outputs in dvc.lock are missing here and `dvc pull` could not fetch "
-                f"them ({last_line(pulled.stderr)}); push them from the machine that ran the "
-                "pipeline (`dvc push`) to a remote this machine can reach (README: Storage)"
+                f"them ({last_line(pulled.stderr)}); {where_from}"
             )
         status = dvc_status(root)
     if status:
