@@ -37,7 +37,7 @@ test: install lint  ## lint, then the whole suite, slow bake-and-run tests inclu
 test-fast: install  ## the quick tests only: bake, answers, files (no installs of baked projects)
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m pytest $(PYTEST_ARGS)
 
-demo: install  ## bake a project with the defaults into a scratch folder and run its pipeline
+demo: $(BIN)/.installed  ## bake a project with the defaults into a scratch folder and run its pipeline
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python scripts/demo.py $(DEMO_ARGS)
 
 lint: $(BIN)/.installed  ## ruff over the template's own Python

@@ -94,16 +94,27 @@ def validate(answers: dict) -> list[str]:
     if not str(answers.get("project_name", "")).strip():
         errors.append("project_name is empty: give the project a name, e.g. 'Churn Model'.")
 
+    name = str(answers.get("project_name", "")).strip()
     slug = answers.get("project_slug", "")
-    if not SLUG_RE.match(slug) or len(slug) > 100:
+    package = answers.get("package_name", "")
+    if name and not slug:
+        # The slug (and the package name after it) is derived from the name: the name
+        # is the answer to fix.
+        errors.append(
+            f"project_name {name!r} gives an empty project_slug (it has no letters or "
+            "digits to make a directory name of): use a name with letters, e.g. "
+            "'Churn Model', or answer project_slug yourself."
+        )
+    elif not SLUG_RE.match(slug) or len(slug) > 100:
         errors.append(
             f"project_slug {slug!r} is not a valid directory name: use lowercase ASCII "
             "letters, digits and single '-' or '_' between them, starting with a letter "
             "(at most 100 characters), e.g. 'churn-model'."
         )
 
-    package = answers.get("package_name", "")
-    if not PACKAGE_RE.match(package):
+    if not package and not slug:
+        pass  # named above: the answer the empty names come from
+    elif not PACKAGE_RE.match(package):
         errors.append(
             f"package_name {package!r} is not a valid Python identifier: use lowercase "
             "ASCII letters, digits and '_', not starting with a digit, e.g. 'churn_model'."

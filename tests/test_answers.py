@@ -97,6 +97,17 @@ def test_unknown_choice_is_named_with_the_accepted_values(key, value):
         assert accepted in errors[0]
 
 
+def test_a_name_that_gives_an_empty_slug_is_the_answer_named():
+    errors = pre_gen.validate(
+        {**GOOD, "project_name": "!!!", "project_slug": "", "package_name": ""}
+    )
+    assert errors == [
+        "project_name '!!!' gives an empty project_slug (it has no letters or digits to make "
+        "a directory name of): use a name with letters, e.g. 'Churn Model', or answer "
+        "project_slug yourself."
+    ]
+
+
 def test_good_answers_pass():
     assert pre_gen.validate(GOOD) == []
 

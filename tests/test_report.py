@@ -229,6 +229,10 @@ def test_a_shallow_clone_needs_the_baseline_fetched_and_then_agrees(history, tmp
     assert "`git fetch origin main:main`" in missing.stderr
 
     history.git("fetch", "--quiet", "--depth=1", "origin", "main:main", cwd=clone)
+    # The outputs are not in git: refused until the pipeline ran here, as in the workflow.
+    unrun = history.env.run(["mlops", "gate"], cwd=clone, check=False)
+    assert unrun.returncode == 2 and "run `dvc repro`" in unrun.stderr
+    history.env.run(["dvc", "repro"], cwd=clone)
     outcome = report_and_gate(history.env, clone)
     assert outcome.gate_code == 1 and "f1 regressed" in outcome.gate_stderr
     main = history.git("rev-parse", "main")
@@ -239,6 +243,7 @@ def test_a_shallow_clone_needs_the_baseline_fetched_and_then_agrees(history, tmp
 def test_a_full_clone_uses_origin_main_as_the_workflow_does(history, tmp_path):
     clone = tmp_path / "full"
     history.git("clone", "--quiet", "--branch=regress", history.project.as_uri(), str(clone))
+    history.env.run(["dvc", "repro"], cwd=clone)
     outcome = report_and_gate(history.env, clone)
     assert "against `origin/main`" in outcome.report.splitlines()[0]
     assert outcome.gate_code == 1
@@ -387,3 +392,31 @@ def metric_rows_of(markdown: str, name: str) -> list[str]:
         if line.startswith("| ") and cells[0] == name:
             return cells
     raise AssertionError(f"no row for {name}")
+
+
+def test_a_stale_workspace_is_refused_and_only_a_rerun_is_called_reproduced(history):
+    """Params committed without `dvc repro`: the report and the gate refuse to judge it,
+    as `mlops deploy --check` does; "Reproduced" is said only when stages ran here."""
+    project, env = history.project, history.env
+    # Reported after the commit with no stage run since: matched, not reproduced.
+    matched = history.outcomes["improve"].report
+    assert "- Not reproduced here: the outputs match the branch's committed `dvc.lock`" in matched
+    assert "Reproduced" not in matched
+    # Every stage rerun here gives the committed bytes again: reproduced.
+    env.run(["dvc", "repro", "--force"], cwd=project)
+    rerun = report_and_gate(env, project)
+    assert "- Reproduced: `dvc repro` here gave the branch's committed `dvc.lock`" in rerun.report
+    try:
+        history.git("checkout", "--quiet", "-b", "stale", "regress")
+        set_c(project, 0.5)
+        history.git("commit", "--quiet", "-am", "C=0.5 without dvc repro")
+        for command in ("report", "gate"):
+            refused = env.run(["mlops", command], cwd=project, check=False)
+            assert refused.returncode == 2, refused.stdout
+            lines = refused.stderr.strip().splitlines()
+            assert len(lines) == 1, refused.stderr
+            assert "does not match dvc.lock: stage 'train'" in lines[0]
+            assert "run `dvc repro`" in lines[0]
+    finally:
+        history.git("checkout", "--quiet", "--force", "regress")
+        env.run(["dvc", "checkout", "--force"], cwd=project, check=False)

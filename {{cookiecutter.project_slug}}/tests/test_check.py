@@ -44,6 +44,7 @@ def run_check(project: Path, capsys) -> tuple[int, str]:
 
 
 def test_the_shipped_project_agrees(capsys):
+    """About your project as it is: reads params.yaml (your data, your suite) on purpose."""
     status = main(["--params", str(PROJECT_ROOT / "params.yaml"), "check"])
     out = capsys.readouterr().out
     assert status == 0, out

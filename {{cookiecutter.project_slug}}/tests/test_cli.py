@@ -116,3 +116,70 @@ def test_a_user_error_is_one_clear_line_not_a_traceback(write_params, capsys, ca
     err = capsys.readouterr().err
     assert "Traceback" not in err
     assert expected in err.strip().splitlines()[-1]
+
+
+def test_a_failed_stage_names_the_commands_that_restore_its_last_good_outputs(
+    write_params, tmp_path, capsys
+):
+    import re
+    import shutil
+    import subprocess
+
+    from {{ cookiecutter.package_name }}.params import load_params
+    from {{ cookiecutter.package_name }}.stages import evaluate, ingest, split, train
+
+    from .conftest import PROJECT_ROOT
+
+    params_file = write_params()
+    shutil.copy(PROJECT_ROOT / "dvc.yaml", tmp_path / "dvc.yaml")
+    params = load_params(params_file)
+    for stage in (ingest, split, train, evaluate):
+        stage.run(params)
+    good = params.paths.metrics.read_bytes()
+
+    def git(*args: str) -> None:
+        subprocess.run(["git", *args], cwd=tmp_path, check=True, capture_output=True)
+
+    git("init", "--quiet")
+    git("add", "metrics.json", "reports/plots")
+    git("-c", "user.name=T", "-c", "user.email=t@example.com", "commit", "-qm", "good")
+    # What `dvc repro` does before it reruns evaluate: its outputs are removed.
+    params.paths.metrics.unlink()
+    shutil.rmtree(params.paths.plots)
+    broken = write_params(data={"positive_class": "no such label"})
+    assert main(["--params", str(broken), "evaluate"]) == 2
+    error = capsys.readouterr().err
+    restore = re.search(r"`(git checkout -- [^`]+)` restores the last good ones", error)
+    assert restore, error
+    assert restore.group(1) == "git checkout -- metrics.json reports/plots"
+    git(*restore.group(1).split()[1:])
+    assert params.paths.metrics.read_bytes() == good
+    assert any(params.paths.plots.iterdir())
+
+    # A stage whose outputs DVC caches: `dvc checkout <stage>`.
+    assert main(["--params", str(write_params(model={"type": "no_such_model"})), "train"]) == 2
+    assert "(train wrote no new outputs; `dvc checkout train` restores the last good ones)" in (
+        capsys.readouterr().err
+    )
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["stack", "up", "--port", "70000"], "'70000' is not a port: give 1 to 65535"),
+        (["stack", "up", "--port", "-1"], "'-1' is not a port"),
+        (
+            ["smoke-test", "--url", "http://127.0.0.1:1", "--timeout", "0"],
+            "'0' is not a number of seconds above 0",
+        ),
+        (
+            ["smoke-test", "--url", "http://127.0.0.1:1", "--timeout", "nan"],
+            "'nan' is not a number of seconds above 0",
+        ),
+    ],
+)
+def test_a_number_outside_its_range_is_refused_by_name(argv, message, capsys):
+    with pytest.raises(SystemExit) as refused:
+        main(argv)
+    assert refused.value.code == 2
+    assert message in capsys.readouterr().err

@@ -5,6 +5,7 @@ import pandas as pd
 import pytest
 from scipy import stats
 
+from {{ cookiecutter.package_name }}.commands.monitor import render_markdown
 from {{ cookiecutter.package_name }}.core.drift import (
     ReferenceProfile,
     adjust,
@@ -98,12 +99,54 @@ def test_the_data_set_verdict_is_the_share_of_drifted_features(profile):
     batch = population(np.random.default_rng(9), 300)
     for name in ("x0", "x3", "x5"):
         batch[name] = batch[name] * 3 + 50
-    settings = SHIPPED.__class__(**{**SHIPPED.__dict__, "drift_share": 0.3})
+    # Judged by the share alone (each of the three would also alarm by itself).
+    share_only = {**SHIPPED.__dict__, "psi_alarm": float("inf")}
+    settings = SHIPPED.__class__(**{**share_only, "drift_share": 0.3})
     result = detect(profile, batch, settings)
     assert result.share == pytest.approx(3 / 10)
     assert result.detected
-    settings = SHIPPED.__class__(**{**SHIPPED.__dict__, "drift_share": 0.31})
+    settings = SHIPPED.__class__(**{**share_only, "drift_share": 0.31})
     assert not detect(profile, batch, settings).detected
+
+
+WIDE = Features("y", tuple(f"w{i}" for i in range(15)), ())
+
+
+def wide_population(rng: np.random.Generator, rows: int) -> pd.DataFrame:
+    """Fifteen features: one drifted feature is 7% of them, under the shipped share."""
+    return pd.DataFrame({name: rng.normal(0, 1, rows) for name in WIDE.numeric})
+
+
+def test_one_strongly_drifted_feature_among_many_raises_the_alarm_alone():
+    profile = ReferenceProfile.build(
+        wide_population(np.random.default_rng(0), 2_000), WIDE, SHIPPED.psi_bins
+    )
+    batch = wide_population(np.random.default_rng(1), 300)
+    batch["w3"] += 3.0
+    result = detect(profile, batch, SHIPPED)
+    assert result.drifted_features == ["w3"] and result.share < SHIPPED.drift_share
+    assert by_feature(result)["w3"].psi > SHIPPED.psi_alarm
+    assert result.alarming_features == ["w3"] and result.detected
+    report = {
+        "batch": "batch.csv",
+        "batch_rows": 300,
+        "reference": "train.parquet",
+        "reference_rows": 2_000,
+        "status": "drift",
+        "settings": {"alpha": SHIPPED.alpha, "psi_threshold": SHIPPED.psi_threshold},
+        "drift": result.to_dict(),
+        "performance": None,
+    }
+    assert "**Feature `w3` alone raises the alarm**: its PSI" in render_markdown(report)
+    # The share alone would not have seen it.
+    lenient = SHIPPED.__class__(**{**SHIPPED.__dict__, "psi_alarm": 100.0})
+    assert not detect(profile, batch, lenient).detected
+    # Clean batches of fifteen features stay quiet with the alarm on.
+    quiet = [
+        detect(profile, wide_population(np.random.default_rng(seed), 300), SHIPPED).detected
+        for seed in range(2, 22)
+    ]
+    assert sum(quiet) <= 1, f"{sum(quiet)} of 20 clean batches were called drifted"
 
 
 def test_a_feature_with_no_values_left_counts_as_drifted(profile):

@@ -199,3 +199,70 @@ def test_data_without_rows_reaches_the_gate_with_every_column(write_params, tmp_
     ingest.run(params)
     features = read_features(params.paths.features)
     assert features.columns == ["age", "plan"] and not features.excluded
+
+
+def test_constant_columns_integer_ids_with_gaps_and_free_text_are_left_out(
+    write_params, tmp_path, capsys
+):
+    rng = np.random.default_rng(3)
+    rows = 200
+    sample = pd.Series(np.arange(1, rows + 1), dtype="float64")
+    sample[rng.choice(rows, 10, replace=False)] = np.nan  # integers with gaps read as floats
+    words = ["late", "delivery", "again", "customer", "called", "twice", "about", "refund"]
+    comments = pd.Series(
+        [" ".join(rng.choice(words, 6)) for _ in range(rows)], dtype="object"
+    ).where(rng.random(rows) < 0.2)  # mostly empty, each comment different
+    frame = pd.DataFrame(
+        {
+            "sample_number": sample,
+            "site": ["lab-1"] * rows,  # one value: says nothing about a row
+            "version": [2] * rows,
+            "comment": comments,
+            "plan": rng.choice(["basic plan for one", "plus plan for two"], rows),
+            "dose": rng.integers(1, 5, rows).astype(float),
+            "churned": rng.choice(["no", "yes"], rows),
+        }
+    )
+    path = tmp_path / "data" / "input" / "trial.csv"
+    path.parent.mkdir(parents=True)
+    frame.to_csv(path, index=False)
+    source = {"data": {"source": "data/input/trial.csv", "target": "churned"}}
+    params = load_params(write_params(TASKS["classification"], source))
+    ingest.run(params)
+    features = read_features(params.paths.features)
+    assert dict(features.excluded) == {
+        "sample_number": "identifier",
+        "site": "constant",
+        "version": "constant",
+        "comment": "free text",
+    }
+    assert features.numeric == ("dose",) and features.categorical == ("plan",)
+    assert (
+        "ingest: left out of the features: sample_number (identifier), site (constant), "
+        "version (constant), comment (free text); to use one, list it under "
+        "data.keep_columns in params.yaml"
+    ) in capsys.readouterr().out.splitlines()
+
+    kept = load_params(
+        write_params(TASKS["classification"], source, data={"keep_columns": ["comment", "site"]})
+    )
+    ingest.run(kept)
+    assert read_features(kept.paths.features).categorical == ("site", "comment", "plan")
+
+
+def test_changing_the_positive_class_does_not_rerun_ingest():
+    """dvc.yaml: ingest depends on the `data:` keys it reads; positive_class only
+    changes what evaluate scores."""
+    import yaml
+
+    from .conftest import PROJECT_ROOT
+
+    stages = yaml.safe_load((PROJECT_ROOT / "dvc.yaml").read_text(encoding="utf-8"))["stages"]
+
+    def covers(keys, key):
+        return any(key == k or key.startswith(f"{k}.") for k in keys)
+
+    assert not covers(stages["ingest"]["params"], "data.positive_class")
+    for key in ("source", "target", "numeric_features", "categorical_features", "keep_columns"):
+        assert covers(stages["ingest"]["params"], f"data.{key}")
+    assert covers(stages["evaluate"]["params"], "data.positive_class")

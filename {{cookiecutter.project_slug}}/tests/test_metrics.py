@@ -104,3 +104,17 @@ def test_regression_plots_pair_actual_and_predicted():
         {"actual": 1.0, "predicted": 1.5},
     ]
     assert plots["residuals.json"][1] == {"predicted": 1.5, "residual": -0.5}
+
+
+def test_the_roc_chart_says_how_it_averages_more_than_two_classes():
+    """The multiclass curve is micro-averaged, roc_auc is the macro average: the chart
+    that `dvc plots show` draws must not let one pass for the other."""
+    import yaml
+
+    from .conftest import PROJECT_ROOT
+
+    plots = yaml.safe_load((PROJECT_ROOT / "dvc.yaml").read_text(encoding="utf-8"))["plots"]
+    charts = {name: spec for plot in plots for name, spec in plot.items()}
+    if "roc_curve" in charts:  # classification projects
+        title = charts["roc_curve"]["title"]
+        assert "micro-average" in title and "roc_auc" in title and "macro" in title

@@ -15,7 +15,7 @@ from {{ cookiecutter.package_name }}.commands import monitor
 from {{ cookiecutter.package_name }}.params import load_params
 from {{ cookiecutter.package_name }}.stages import evaluate, ingest, split, train
 
-from .conftest import PROJECT_ROOT, TASKS, merge
+from .conftest import TASKS, fixture_params, merge
 
 
 @dataclass
@@ -37,7 +37,7 @@ def valid_batches(monkeypatch):
 
 def trained_project(root, monkeypatch, *layers) -> str:
     monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{root / 'mlflow.db'}")
-    document = yaml.safe_load((PROJECT_ROOT / "params.yaml").read_text(encoding="utf-8"))
+    document = fixture_params()
     for layer in layers:
         document = merge(document, layer)
     path = root / "params.yaml"
@@ -139,6 +139,30 @@ def test_a_batch_that_fails_validation_exits_3_without_a_drift_check(
     assert report["validation"]["failures"] == ["mean_radius: values out of range"]
     summary = load_params(classification).paths.drift_summary.read_text(encoding="utf-8")
     assert "failed validation" in summary and "values out of range" in summary
+
+
+def test_a_batch_refused_for_its_types_names_the_columns_on_the_console(
+    classification, tmp_path, monkeypatch, capsys
+):
+    from types import SimpleNamespace
+
+    failures = [
+        SimpleNamespace(column="mean_radius", expectation="expect_column_values_to_be_of_type"),
+        SimpleNamespace(column="mean_area", expectation="expect_column_values_to_be_of_type"),
+    ]
+
+    class Refused(StandInValidation):
+        def to_dict(self):
+            return {"success": False, "failures": [vars(failure) for failure in failures]}
+
+    monkeypatch.setattr(monitor, "validate_batch", lambda frame, params: Refused(False, failures))
+    make_batch(classification, tmp_path / "batch.parquet")
+    code, _ = monitor_cli(classification, tmp_path / "batch.parquet")
+    assert code == 3
+    assert (
+        "failed validation on mean_radius (column_values_to_be_of_type), "
+        "mean_area (column_values_to_be_of_type); see reports/drift.md"
+    ) in capsys.readouterr().out
 
 
 def test_user_errors_exit_2(classification, valid_batches, tmp_path, capsys):

@@ -10,6 +10,7 @@ from .conftest import PROJECT_ROOT, TASKS
 
 
 def test_the_shipped_params_file_loads():
+    """About your params.yaml as it is: read on purpose."""
     params = load_params(PROJECT_ROOT / "params.yaml")
     assert params.model.type in MODEL_TYPES[params.task]
     assert params.paths.raw.is_relative_to(PROJECT_ROOT)
@@ -50,6 +51,7 @@ def test_hyperparameters_of_the_chosen_model_only(write_params):
         ({"monitoring": {"correction": "holm"}}, "`monitoring.correction` is 'holm'"),
         ({"monitoring": {"psi_threshold": -0.1}}, "`monitoring.psi_threshold` must be a number"),
         ({"monitoring": {"psi_threshold": "high"}}, "`monitoring.psi_threshold` must be"),
+        ({"monitoring": {"psi_alarm": -1}}, "`monitoring.psi_alarm` must be a number"),
         ({"monitoring": {"psi_bins": 1}}, "`monitoring.psi_bins` must be an integer >= 2"),
         ({"monitoring": {"psi_bins": 2.5}}, "`monitoring.psi_bins` must be an integer >= 2"),
         ({"monitoring": {"drift_share": 0}}, "`monitoring.drift_share` must be a share in (0, 1]"),

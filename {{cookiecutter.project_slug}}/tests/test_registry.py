@@ -214,3 +214,22 @@ def test_ci_requires_a_tracking_server(monkeypatch):
     monkeypatch.delenv("MLFLOW_TRACKING_URI")
     monkeypatch.delenv("CI")
     require_tracking_server()
+
+
+def test_a_rollback_across_data_sets_needs_the_flag():
+    from {{ cookiecutter.package_name }}.commands.rollback import crossing
+    from {{ cookiecutter.package_name }}.errors import ProjectError
+
+    def version(number, schema, described):
+        return SimpleNamespace(version=number, tags={"data_schema": schema, "data_set": described})
+
+    production = version("4", "b" * 8, "target churned, 12 features")
+    old = version("2", "a" * 8, "target target, 30 features")
+    same = version("3", "b" * 8, "target churned, 12 features")
+    with pytest.raises(ProjectError, match=r"^refused: version 2 was trained on another data set"):
+        crossing(production, old, "production", new_data_set=False)
+    note = crossing(production, old, "production", new_data_set=True)
+    assert "rolled back to this data set from version 4 ('production'" in note
+    assert crossing(production, same, "production", new_data_set=False) is None
+    with pytest.raises(ProjectError, match=r"--new-data-set is for a version trained on another"):
+        crossing(production, same, "production", new_data_set=True)

@@ -181,7 +181,7 @@ def repository(write_params, tmp_path):
     git(tmp_path, "config", "user.email", "test@example.com")
     git(tmp_path, "config", "user.name", "test")
     params = load_params(params_path)
-    baseline = {name: 0.5 for name in params.gates}
+    baseline = {name: 0.9 for name in params.gates}  # above the shipped floors
     params.paths.metrics.write_text(json.dumps(baseline))
     git(tmp_path, "add", "params.yaml", "metrics.json")
     git(tmp_path, "commit", "--quiet", "-m", "baseline")
@@ -190,7 +190,7 @@ def repository(write_params, tmp_path):
 
 
 def test_gather_reads_the_baseline_from_git(repository):
-    worse = {name: 0.1 for name in repository.gates}
+    worse = {name: 0.8 for name in repository.gates}  # regressed, above the floors
     repository.paths.metrics.write_text(json.dumps(worse))
     report = gather(repository, None)
     assert report.baseline.label == "main" and report.baseline.metrics
@@ -469,3 +469,23 @@ def test_report_and_gate_refuse_metrics_that_dvc_lock_does_not_record(repository
         run_gate(repository, Namespace(baseline=None))
     with pytest.raises(ProjectError, match=r"metrics.json does not match"):
         run_report(repository, Namespace(baseline=None, output=None))
+
+
+def test_a_floor_holds_on_the_same_data_set_too():
+    """r2 improved 0.05 -> 0.089 but main's floor is 0.2: the branch fails, as it would
+    on a new data set, and the report says where the floor comes from."""
+    rules = {"r2": MetricRule("higher", abs_tolerance=0.01, minimum=0.2)}
+    report = inputs({"r2": 0.05}, {"r2": 0.089}, rules=rules)
+    passed, first_line = verdict(report)
+    assert not passed
+    assert first_line == (
+        "## ❌ Quality gate failed: `r2` below the floor of its rule against `main`"
+    )
+    markdown = render(report)
+    assert "floor: at least 0.2 (floor from `main`'s params.yaml)" in markdown
+    assert (
+        "- r2 below its floor: 0.0500 -> 0.0890 (floor: at least 0.2; a floor holds on every "
+        "branch, whatever the change against the baseline)" in markdown
+    )
+    above = inputs({"r2": 0.25}, {"r2": 0.3}, rules=rules)
+    assert verdict(above)[0]

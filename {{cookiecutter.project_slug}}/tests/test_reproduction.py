@@ -77,13 +77,26 @@ def in_ci(monkeypatch, tmp_path, head):
     monkeypatch.setenv("GITHUB_EVENT_PATH", str(event))
 
 
-def test_identical_results_are_reported_as_reproduced(committed):
+def test_identical_results_are_reported_as_reproduced_when_evaluate_ran_here(committed):
+    # evaluate records a new MLflow run each time it runs.
+    committed.paths.train_run.write_text(json.dumps({"run_id": "here", "experiment": "e"}))
     report = gather(committed, None)
     assert report.committed_lock and report.metrics_reproduced
     assert report.lock_differences == ()
     assert (
         "- Reproduced: `dvc repro` here gave the branch's committed `dvc.lock` and metrics "
         "exactly." in provenance(committed)
+    )
+
+
+def test_the_committed_results_are_not_called_reproduced(committed):
+    """Nothing ran since the commit: the outputs match, but nothing was reproduced."""
+    lines = provenance(committed)
+    assert not any("Reproduced" in line for line in lines), lines
+    assert lines[1] == (
+        "- Not reproduced here: the outputs match the branch's committed `dvc.lock`, but "
+        "they are the committed ones (no stage ran after the commit); `dvc repro --force` "
+        "reruns every stage to check them."
     )
 
 

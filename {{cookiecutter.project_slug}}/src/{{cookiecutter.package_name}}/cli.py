@@ -9,23 +9,57 @@ pandas, MLflow or GX. Nothing in the package imports this module.
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 from collections.abc import Sequence
+from pathlib import Path
+
+import yaml
 
 from .catalog import COMMANDS, STAGES, load
 from .errors import ProjectError
 from .params import DEFAULT_PARAMS_FILE, load_params
 
-# After a failed stage: DVC removed the stage's outputs before running it, and the
-# stage moves new files into place only when it succeeds.
-RESTORE_HINT = (
-    " ({stage} wrote no new outputs; `dvc checkout` restores the last good ones that "
-    "dvc.lock records)"
+# After a failed or interrupted stage: DVC removed the stage's outputs before running
+# it, and the stage moves new files into place only when it succeeds. The last good
+# outputs come back from git (`cache: false` outputs, committed) or from DVC's cache.
+RESTORE_HINT = " ({stage} wrote no new outputs; {restore})"
+PATH_REF = re.compile(r"\$\{paths\.(\w+)\}")
+RESTORE_FALLBACK = (
+    "`git checkout -- <file>` restores its committed `cache: false` outputs and "
+    "`dvc checkout {stage}` its cached ones"
 )
 
 
-def _restore_hint(command: str) -> str:
-    return RESTORE_HINT.format(stage=command) if command in STAGES else ""
+def restore_commands(stage: str, root: Path) -> str:
+    """How to bring back the last good outputs of `stage`, read from dvc.yaml: the
+    `cache: false` ones are files in git, the others are in DVC's cache."""
+    try:
+        pipeline = yaml.safe_load((root / "dvc.yaml").read_text(encoding="utf-8"))
+        paths = yaml.safe_load((root / DEFAULT_PARAMS_FILE).read_text(encoding="utf-8"))["paths"]
+        declared = pipeline["stages"][stage]
+        outs = [out for kind in ("outs", "metrics", "plots") for out in declared.get(kind) or []]
+    except (OSError, KeyError, TypeError, AttributeError, yaml.YAMLError):
+        return RESTORE_FALLBACK.format(stage=stage)
+    in_git: list[str] = []
+    in_cache: list[str] = []
+    for out in outs:
+        name, options = (out, {}) if isinstance(out, str) else next(iter(out.items()))
+        path = PATH_REF.sub(lambda match: str(paths.get(match.group(1), match.group(0))), name)
+        (in_cache if (options or {}).get("cache", True) else in_git).append(path)
+    commands = []
+    if in_git:
+        commands.append(f"`git checkout -- {' '.join(in_git)}`")
+    if in_cache:
+        commands.append(f"`dvc checkout {stage}`")
+    verb = "restore" if len(commands) > 1 else "restores"
+    return f"{' and '.join(commands)} {verb} the last good ones"
+
+
+def _restore_hint(command: str, root: Path | None = None) -> str:
+    if command not in STAGES:
+        return ""
+    return RESTORE_HINT.format(stage=command, restore=restore_commands(command, root or Path.cwd()))
 
 
 def build_parser(argv: Sequence[str]) -> argparse.ArgumentParser:
@@ -54,15 +88,17 @@ def build_parser(argv: Sequence[str]) -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     args = build_parser(argv).parse_args(argv)
+    root = Path(args.params or DEFAULT_PARAMS_FILE).resolve().parent
     try:
         params = load_params(args.params)
         status = load(args.command).run(params, args)
     except ProjectError as error:
-        print(f"error: {error}{_restore_hint(args.command)}", file=sys.stderr)
+        print(f"error: {error}{_restore_hint(args.command, root)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print(
-            f"error: {args.command} was interrupted{_restore_hint(args.command)}", file=sys.stderr
+            f"error: {args.command} was interrupted{_restore_hint(args.command, root)}",
+            file=sys.stderr,
         )
         return 130
     return int(status or 0)

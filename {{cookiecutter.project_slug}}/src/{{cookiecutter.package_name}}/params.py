@@ -491,6 +491,8 @@ class MonitoringParams(Section):
     correction: str = setting("choice", CORRECTIONS)
     psi_threshold: float = setting("number", 0.0, float("inf"))
     psi_bins: int = setting("integer", 2)
+    # One drifted feature whose PSI passes this alarms alone, whatever the share.
+    psi_alarm: float = setting("number", 0.0, float("inf"))
 
 
 @dataclass(frozen=True)

@@ -146,6 +146,13 @@ def render_markdown(report: dict[str, Any], validation_markdown: str | None = No
         f"{drift['correction']} correction is below {report['settings']['alpha']} and its "
         f"PSI exceeds {report['settings']['psi_threshold']}."
     )
+    psi_of = {feature["feature"]: feature["psi"] for feature in drift["features"]}
+    for name in drift.get("alarming_features", []):
+        lines.append("")
+        lines.append(
+            f"**Feature `{name}` alone raises the alarm**: its PSI "
+            f"{_number(psi_of[name])} passes `monitoring.psi_alarm` ({drift['psi_alarm']})."
+        )
     lines.append("")
     performance = report["performance"]
     if performance is None:
@@ -217,6 +224,7 @@ def run(params: Params, args: argparse.Namespace) -> int:
             "psi_threshold": params.monitoring.psi_threshold,
             "psi_bins": params.monitoring.psi_bins,
             "drift_share": params.monitoring.drift_share,
+            "psi_alarm": params.monitoring.psi_alarm,
         },
         "validation": None,
         "drift": None,
@@ -230,9 +238,15 @@ def run(params: Params, args: argparse.Namespace) -> int:
         report.update(status="invalid", exit_code=EXIT_INVALID)
         write_reports(params, report, render_markdown(report, validation.to_markdown()))
         github_outputs(report)
+        named = dict.fromkeys(
+            f"{failure.column} ({failure.expectation.removeprefix('expect_')})"
+            for failure in validation.failures
+            if getattr(failure, "column", None)
+        )
         print(
-            f"monitor: batch {report['batch']} failed validation; see "
-            f"{shown(params.paths.drift_summary, params.root)}"
+            f"monitor: batch {report['batch']} failed validation"
+            + (f" on {', '.join(named)}" if named else "")
+            + f"; see {shown(params.paths.drift_summary, params.root)}"
         )
         return EXIT_INVALID
 
@@ -262,6 +276,12 @@ def run(params: Params, args: argparse.Namespace) -> int:
         f"features drifted ({drifted}) -> "
         f"{shown(params.paths.drift, params.root)}"
     )
+    for name in drift.alarming_features:
+        psi_value = next(result.psi for result in drift.features if result.feature == name)
+        print(
+            f"  {name}: PSI {psi_value:.2f} passes monitoring.psi_alarm "
+            f"({params.monitoring.psi_alarm}): drift, whatever the share of features"
+        )
     for comparison in (performance or {}).get("comparisons", []):
         if comparison["verdict"] == gates.REGRESSED:
             print(f"  {comparison['explanation']}")

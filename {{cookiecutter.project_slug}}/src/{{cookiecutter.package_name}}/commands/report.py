@@ -24,7 +24,13 @@ from ..core.report import Inputs, Snapshot, comparisons, render
 from ..core.suite_diff import SuiteDiff, diff_suites
 from ..errors import DataError
 from ..integrations import git, store
-from ..integrations.dvc import LOCK_FILE, lock_differences, lock_outputs, require_recorded
+from ..integrations.dvc import (
+    LOCK_FILE,
+    lock_differences,
+    lock_outputs,
+    require_in_sync,
+    require_recorded,
+)
 from ..integrations.github import (
     append_step_summary,
     in_actions,
@@ -33,6 +39,13 @@ from ..integrations.github import (
 )
 from ..io import atomic_path, read_metrics, read_optional_json, shown, write_text
 from ..params import DEFAULT_PARAMS_FILE, Params, read_gates
+
+# How a report or gate refusing a stale workspace ends: the results on disk are not
+# what this commit's code, params and data give, so judging them would judge nothing.
+STALE_FIX = (
+    "The report and the gate judge only results that match this commit: run `dvc repro` "
+    "(and commit dvc.lock and metrics.json), then run this command again"
+)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -155,6 +168,8 @@ def gather(params: Params, revision: str | None) -> Inputs:
     it is judged by); a metric with no rule there is judged by the branch's rule.
     """
     base = at_revision(params, revision or params.report.baseline)
+    if (params.root / "dvc.yaml").is_file():
+        require_in_sync(params.root, STALE_FIX)
     branch = in_workspace(params)
     # In a pull_request workflow the checkout is GitHub's merge commit; show the PR's head.
     head = pull_request_head()

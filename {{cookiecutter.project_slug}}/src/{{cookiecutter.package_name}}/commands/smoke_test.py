@@ -18,7 +18,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         type=Path,
         help=f"serving input JSON (default: {serving.INPUT_EXAMPLE} in the model directory)",
     )
-    parser.add_argument("--timeout", type=float, default=30, help="seconds to wait for the answer")
+    parser.add_argument(
+        "--timeout", type=_seconds, default=30, help="seconds to wait for the answer"
+    )
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = 0.0
+    if not 0 < value < float("inf"):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds above 0")
+    return value
 
 
 def run(params: Params, args: argparse.Namespace) -> int:

@@ -12,6 +12,7 @@ set +a`). `mlops stack down` stops what `up` started.
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import os
 import shutil
@@ -53,9 +54,22 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--port",
-        type=int,
+        type=_port,
         help="the MLflow server's port (default: stack.port in params.yaml; 0: any free port)",
     )
+
+
+def _port(text: str) -> int:
+    """A TCP port, or 0 for any free one."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if not 0 <= value <= 65535:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a port: give 1 to 65535, or 0 for any free port"
+        )
+    return value
 
 
 def _answers(url: str) -> bool:
@@ -113,10 +127,25 @@ def _default_remote(params: Params) -> str:
     return dvc(params.root, "remote", "default").stdout.strip()
 
 
+# What `--local-s3` runs: the s3 dependency group (not installed with storage=local).
+LOCAL_S3_MODULES = ("moto", "boto3")
+
+
+def require_local_s3() -> None:
+    missing = [name for name in LOCAL_S3_MODULES if importlib.util.find_spec(name) is None]
+    if missing:
+        raise StackError(
+            f"--local-s3 needs {' and '.join(missing)} (not installed): run "
+            "`uv sync --group s3` (the s3 dependency group), then `mlops stack up --local-s3`"
+        )
+
+
 def up(params: Params, args: argparse.Namespace) -> int:
     root = params.root
     state = root / STATE
     pids_file = state / "pids.json"
+    if args.local_s3:
+        require_local_s3()
     if pids_file.is_file():
         raise StackError(f"the stack is up already ({pids_file}); run `mlops stack down` first")
     state.mkdir(exist_ok=True)

@@ -108,14 +108,27 @@ class DriftResult:
     share: float
     threshold: float
     correction: str
+    psi_alarm: float = float("inf")
 
     @property
     def drifted_features(self) -> list[str]:
         return [result.feature for result in self.features if result.drifted]
 
     @property
+    def alarming_features(self) -> list[str]:
+        """Drifted features whose shift alone is large enough to alarm (PSI past psi_alarm):
+        with many features, one badly broken column would never reach the share."""
+        return [
+            result.feature
+            for result in self.features
+            if result.drifted and result.psi > self.psi_alarm
+        ]
+
+    @property
     def detected(self) -> bool:
-        return bool(self.features) and self.share >= self.threshold
+        return bool(self.features) and (
+            self.share >= self.threshold or bool(self.alarming_features)
+        )
 
     def to_dict(self) -> dict:
         return {
@@ -123,7 +136,9 @@ class DriftResult:
             "share": round(self.share, 6),
             "threshold": self.threshold,
             "correction": self.correction,
+            "psi_alarm": self.psi_alarm,
             "drifted_features": self.drifted_features,
+            "alarming_features": self.alarming_features,
             "features": [result.to_dict() for result in self.features],
         }
 
@@ -257,4 +272,6 @@ def detect(
         result.p_adjusted = float(p_adjusted)
         result.drifted = bool(p_adjusted < settings.alpha and result.psi > settings.psi_threshold)
     share = sum(result.drifted for result in results) / len(results) if results else 0.0
-    return DriftResult(results, share, settings.drift_share, settings.correction)
+    return DriftResult(
+        results, share, settings.drift_share, settings.correction, settings.psi_alarm
+    )

@@ -27,6 +27,10 @@ DATE_RE = re.compile(
     r"|\d{1,2}[-/.]\d{1,2}[-/.]\d{2,4}"
 )
 DATE_SAMPLE = 1000
+# A text column is free text (a comment) when its typical value has this many words
+# and at least FREE_TEXT_SHARE of its values differ: too varied to be a category.
+FREE_TEXT_WORDS = 4
+FREE_TEXT_SHARE = 0.5
 # A stratified split gives each class one row on each side at least.
 MIN_ROWS_PER_CLASS = 2
 
@@ -35,7 +39,8 @@ MIN_ROWS_PER_CLASS = 2
 class Features:
     """The columns a model uses, as resolved by `ingest` and written to paths.features.
 
-    `excluded` names the columns left out by inference and why (identifier, date, empty).
+    `excluded` names the columns left out by inference and why (identifier, date,
+    free text, constant, empty).
     """
 
     target: str
@@ -81,14 +86,38 @@ def _is_text(series: pd.Series) -> bool:
     return types.is_string_dtype(series) or types.is_object_dtype(series)
 
 
+def _is_whole(values: pd.Series) -> bool:
+    """Integers, or floats that are all whole numbers (an integer column with gaps
+    reads as floats from a CSV)."""
+    if pd.api.types.is_integer_dtype(values):
+        return True
+    if not is_numeric(values) or not pd.api.types.is_float_dtype(values):
+        return False
+    numbers = values.to_numpy(dtype="float64")
+    return bool(np.isfinite(numbers).all() and (numbers == np.round(numbers)).all())
+
+
 def looks_like_identifier(series: pd.Series) -> bool:
     """Text or integers with (almost) every value distinct: a row's name, not a feature."""
     values = series.dropna()
     if len(values) < ID_MIN_VALUES:
         return False
-    if not (pd.api.types.is_integer_dtype(values) or _is_text(values)):
+    if not (_is_whole(values) or _is_text(values)):
         return False
     return values.nunique() >= ID_SHARE * len(values)
+
+
+def looks_like_free_text(series: pd.Series) -> bool:
+    """Text of several words per value, most values different: a comment, not a category."""
+    if not _is_text(series):
+        return False
+    values = series.dropna().astype(str)
+    if len(values) < ID_MIN_VALUES:
+        return False
+    words = values.str.split().str.len()
+    return bool(
+        words.median() >= FREE_TEXT_WORDS and values.nunique() >= FREE_TEXT_SHARE * len(values)
+    )
 
 
 def looks_like_date(series: pd.Series) -> bool:
@@ -109,8 +138,12 @@ def unusable_reason(series: pd.Series) -> str | None:
     """Why inference leaves a column out of the features, or None to keep it."""
     if series.isna().all():
         return "empty"
+    if series.nunique(dropna=True) == 1:
+        return "constant"
     if looks_like_date(series):
         return "date"
+    if looks_like_free_text(series):
+        return "free text"
     if looks_like_identifier(series):
         return "identifier"
     return None

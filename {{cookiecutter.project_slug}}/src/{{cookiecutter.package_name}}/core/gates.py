@@ -8,7 +8,7 @@ two metric dicts with the rules under `gates:` in params.yaml.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 # Declared beside the names params.yaml uses; imported from here by the rest of core/.
 from ..vocabulary import MetricRule
@@ -38,6 +38,8 @@ class Comparison:
     candidate: float | None
     verdict: str
     rule: MetricRule | None
+    # Judged by its floor alone, the baseline having been measured on other data.
+    other_data: bool = False
 
     @property
     def delta(self) -> float | None:
@@ -62,6 +64,12 @@ class Comparison:
                 f"{self.name} missing: {format_value(self.baseline)} -> n/a (a gated metric; "
                 "compute it again, or set `gate: false` for it in params.yaml `gates`)"
             )
+        if self.verdict == BELOW_FLOOR and not self.other_data and self.rule:
+            return (
+                f"{self.name} {self.verdict}: {format_value(self.baseline)} -> "
+                f"{format_value(self.candidate)} (floor: {self.rule.describe_floor()}; a floor "
+                "holds on every branch, whatever the change against the baseline)"
+            )
         if self.verdict in (MEETS_FLOOR, BELOW_FLOOR, NO_FLOOR):
             floor = self.rule.describe_floor() if self.rule else "no rule"
             return (
@@ -80,6 +88,17 @@ def format_value(value: float | None) -> str:
 
 
 def judge(
+    name: str, baseline: float | None, candidate: float | None, rule: MetricRule | None
+) -> Comparison:
+    judged = _against_baseline(name, baseline, candidate, rule)
+    passing = judged.verdict in (IMPROVED, WITHIN_TOLERANCE, UNCHANGED)
+    if passing and rule and rule.has_floor and not rule.meets_floor(judged.candidate or 0.0):
+        # One rule everywhere: a floor that fails a new data set fails this branch too.
+        return replace(judged, verdict=BELOW_FLOOR)
+    return judged
+
+
+def _against_baseline(
     name: str, baseline: float | None, candidate: float | None, rule: MetricRule | None
 ) -> Comparison:
     if baseline is None:
@@ -135,7 +154,7 @@ def judge_floors(
             verdict = MISSING
         else:
             verdict = MEETS_FLOOR if rule.meets_floor(value) else BELOW_FLOOR
-        judged.append(Comparison(name, baseline.get(name), value, verdict, rule))
+        judged.append(Comparison(name, baseline.get(name), value, verdict, rule, other_data=True))
     return judged
 
 

@@ -156,7 +156,11 @@ def _verdict(inputs: Inputs) -> tuple[bool, str]:
     failed = failures(judged)
     if failed:
         reasons = []
-        for kind, why in ((REGRESSED, "regressed beyond tolerance"), (MISSING, "missing")):
+        for kind, why in (
+            (REGRESSED, "regressed beyond tolerance"),
+            (BELOW_FLOOR, "below the floor of its rule"),
+            (MISSING, "missing"),
+        ):
             names = ", ".join(f"`{c.name}`" for c in failed if c.verdict == kind)
             if names:
                 reasons.append(f"{names} {why}")
@@ -305,7 +309,7 @@ def metrics_section(inputs: Inputs) -> list[str]:
             _signed(c.delta),
             _signed(c.relative_delta, percent=True),
             VERDICT_BADGES.get(c.verdict, c.verdict),
-            _rule_text(c.rule) + (" (the branch's new rule)" if c.name in added else ""),
+            _rule_text(c.rule) + _origin(c, added, inputs),
         ]
         for c in judged
     ]
@@ -324,6 +328,17 @@ def metrics_section(inputs: Inputs) -> list[str]:
     for chart in charts:
         lines += ["", chart]
     return lines
+
+
+def _origin(comparison: Comparison, added: set[str], inputs: Inputs) -> str:
+    """Whose params.yaml a rule, and its floor, come from."""
+    if comparison.name in added:
+        return " (the branch's new rule)"
+    if comparison.rule is None or not comparison.rule.has_floor:
+        return ""
+    if inputs.rules_fallback:
+        return " (floor from this branch's params.yaml)"
+    return f" (floor from `{inputs.baseline.label}`'s params.yaml)"
 
 
 def _rule_text(rule: MetricRule | None) -> str:
@@ -552,6 +567,19 @@ def provenance_section(inputs: Inputs) -> list[str]:
         lines.append(
             f"- Reproduction: the branch commits no `dvc.lock`, so {whose} results are "
             "checked against nothing; commit `dvc.lock` and the metrics."
+        )
+    elif (
+        inputs.committed_lock
+        and not differences
+        and inputs.metrics_reproduced
+        and not inputs.mlflow_run_new
+    ):
+        # Nothing ran here (evaluate records a new MLflow run each time it runs): the
+        # outputs match dvc.lock, but they are the committed ones, not reproduced ones.
+        lines.append(
+            f"- Not reproduced {where}: the outputs match the branch's committed `dvc.lock`, "
+            "but they are the committed ones (no stage ran after the commit); "
+            "`dvc repro --force` reruns every stage to check them."
         )
     elif inputs.committed_lock and not differences and inputs.metrics_reproduced:
         lines.append(

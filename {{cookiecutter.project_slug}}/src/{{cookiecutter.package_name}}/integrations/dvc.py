@@ -132,24 +132,36 @@ def only_missing(status: dict[str, list]) -> bool:
     return plain and bool(states) and all(state in ("deleted", "not in cache") for state in states)
 
 
-def require_in_sync(root: Path) -> None:
-    """Refuse unless every output matches dvc.lock; fetch missing outputs from the remote first."""
+DEPLOY_NEVER_RETRAINS = (
+    "Deploy never retrains: run `dvc repro` and commit dvc.lock and metrics.json "
+    "(or `dvc checkout --force` to restore the recorded outputs)"
+)
+
+
+def require_in_sync(root: Path, fix: str = DEPLOY_NEVER_RETRAINS) -> None:
+    """Refuse unless every output matches dvc.lock; fetch missing outputs from the remote first.
+
+    `fix` ends the refusal: what the caller's user should do about it."""
     status = dvc_status(root)
     if status and only_missing(status):
         pulled = dvc(root, "pull")
         if pulled.returncode != 0:
+            where_from = (
+                "push them from the machine that ran the pipeline (`dvc push`) to a remote "
+                "this machine can reach (README: Storage)"
+                if fix == DEPLOY_NEVER_RETRAINS
+                else fix
+            )
             raise WorkspaceError(
                 "the pipeline outputs in dvc.lock are missing here and `dvc pull` could not fetch "
-                f"them ({last_line(pulled.stderr)}); push them from the machine that ran the "
-                "pipeline (`dvc push`) to a remote this machine can reach (README: Storage)"
+                f"them ({last_line(pulled.stderr)}); {where_from}"
             )
         status = dvc_status(root)
     if status:
         raise WorkspaceError(
             "the workspace does not match dvc.lock: "
             + "; ".join(describe_stale(status))
-            + ". Deploy never retrains: run `dvc repro` and commit dvc.lock and metrics.json "
-            "(or `dvc checkout --force` to restore the recorded outputs)"
+            + f". {fix}"
         )
 
 
