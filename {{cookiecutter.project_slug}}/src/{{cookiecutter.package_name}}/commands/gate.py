@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from ..core.report import comparisons, rules_note, verdict
+from ..core.report import comparisons, reproduction_failure, rules_note, verdict
 from ..params import Params
 from .report import gather
 
@@ -46,6 +46,10 @@ def run(params: Params, args: argparse.Namespace) -> int:
             print(f"  - {change.describe()}", file=sys.stderr)
     if passed:
         return 0
+    unproven = reproduction_failure(inputs)
+    if unproven:
+        print(f"gate: {unproven}", file=sys.stderr)
+        return 1
     failing = [comparison for comparison in comparisons(inputs) or [] if comparison.fails]
     if not failing:  # a new data set that the baseline's gates set no floor for
         return 1

@@ -202,10 +202,16 @@ def reproduction(params: Params, branch: Snapshot) -> dict[str, Any]:
     committed_metrics = (
         None if metrics_text is None else numbers(_parse(metrics_text, metrics_file, "HEAD"))
     )
+    record = params.paths.train_run
+    record_committed = git.show(root, "HEAD", shown(record, root))
+    record_here = record.read_text(encoding="utf-8") if record.is_file() else None
     return {
         "committed_lock": True,
         "lock_differences": tuple(lock_differences(_parse(committed, LOCK_FILE, "HEAD"), current)),
         "metrics_reproduced": committed_metrics is not None and committed_metrics == branch.metrics,
+        "metrics_file": metrics_file,
+        # `evaluate` writes a new MLflow run record every time it runs.
+        "metrics_recomputed": record_here is not None and record_here != record_committed,
     }
 
 

@@ -97,6 +97,11 @@ class Inputs:
     committed_lock: bool | None = None
     lock_differences: tuple[tuple[str, str], ...] = ()
     metrics_reproduced: bool | None = None
+    # The metrics file as params.yaml names it, and whether `evaluate` ran in this
+    # workspace (its MLflow run record is not the committed one): only metrics computed
+    # here and equal to the committed ones are "reproduced".
+    metrics_file: str = "metrics.json"
+    metrics_recomputed: bool | None = None
     in_ci: bool = False
     # The MLflow store is a local SQLite file; the run was recorded here, not committed.
     mlflow_local: bool = False
@@ -143,9 +148,29 @@ def verdict(inputs: Inputs) -> tuple[bool, str]:
     return passed, line
 
 
+def reproduction_failure(inputs: Inputs) -> str | None:
+    """Why CI's own numbers cannot back the branch's committed ones, or None.
+
+    Only in CI: a workspace on a laptop may hold results not committed yet."""
+    if not (inputs.in_ci and inputs.committed_lock):
+        return None
+    name = code(inputs.metrics_file)
+    if not inputs.metrics_recomputed:
+        return (
+            f"{name} was not recomputed in this run (`evaluate` was skipped); run "
+            "`dvc repro --force --single-item validate evaluate` before the report"
+        )
+    if inputs.metrics_reproduced is False:
+        return f"the committed {name} is not what CI recomputed from the branch's model"
+    return None
+
+
 def _verdict(inputs: Inputs) -> tuple[bool, str]:
     judged = comparisons(inputs)
     base = f"`{inputs.baseline.label}`"
+    unproven = reproduction_failure(inputs)
+    if unproven:
+        return False, f"## ❌ Quality gate failed: {unproven}"
     if judged is None:
         return True, (
             f"## ✅ Quality gate passed: {base} has no metrics yet, so there is nothing to "
@@ -553,6 +578,8 @@ def provenance_section(inputs: Inputs) -> list[str]:
             f"- Reproduction: the branch commits no `dvc.lock`, so {whose} results are "
             "checked against nothing; commit `dvc.lock` and the metrics."
         )
+    elif inputs.in_ci and inputs.committed_lock and not inputs.metrics_recomputed:
+        lines.append(f"- Not reproduced: {reproduction_failure(inputs)}.")
     elif inputs.committed_lock and not differences and inputs.metrics_reproduced:
         lines.append(
             f"- Reproduced: `dvc repro` {where} gave the branch's committed `dvc.lock` and "
