@@ -27,6 +27,7 @@ import yaml
 from .conftest import TEMPLATE, bake, run
 
 MARKER_PREFIX = "<!-- mlops report"
+MARKER_REST = ": updated in place by `mlops comment` -->"  # the whole marker, for a spoof
 PAGE_SIZE = 30  # GitHub's default page size; the stub ignores per_page to force paging
 
 
@@ -48,9 +49,14 @@ class StubGitHub(ThreadingHTTPServer):
     def url(self) -> str:
         return f"{self.scheme}://127.0.0.1:{self.server_address[1]}"
 
-    def add(self, body: str) -> dict:
+    def add(self, body: str, login: str = "octocat") -> dict:
         self.next_id += 1
-        comment = {"id": self.next_id, "body": body, "html_url": f"{self.url}/c/{self.next_id}"}
+        comment = {
+            "id": self.next_id,
+            "body": body,
+            "html_url": f"{self.url}/c/{self.next_id}",
+            "user": {"login": login, "type": "Bot" if login.endswith("[bot]") else "User"},
+        }
         self.comments.append(comment)
         return comment
 
@@ -86,6 +92,8 @@ class StubHandler(BaseHTTPRequestHandler):
         if not self.authorised():
             return
         url = urlsplit(self.path)
+        if url.path == "/user":  # as GitHub answers an installation token (GITHUB_TOKEN)
+            return self.reply(403, {"message": "Resource not accessible by integration"})
         if url.path != self.list_path:
             return self.reply(404, {"message": "Not Found"})
         page = int(parse_qs(url.query).get("page", ["1"])[0])
@@ -110,7 +118,8 @@ class StubHandler(BaseHTTPRequestHandler):
             return self.reply(403, {"message": "Resource not accessible by integration"})
         if self.path != self.list_path:
             return self.reply(404, {"message": "Not Found"})
-        self.reply(201, self.server.add(self.body()))
+        # The workflow's token comments as the Actions bot.
+        self.reply(201, self.server.add(self.body(), login="github-actions[bot]"))
 
     def do_PATCH(self):
         if not self.authorised():
@@ -184,7 +193,30 @@ def test_first_run_creates_the_comment_and_the_next_updates_it(github, post):
     assert comment["id"] == first_id
     assert comment["body"].startswith("## ❌ Quality gate failed")
     assert "first push" not in comment["body"]
-    assert [method for method, _ in github.requests] == ["GET", "POST", "GET", "PATCH"]
+    # Who the token is (GET /user, refused for an installation token), the comments, the write.
+    assert [method for method, _ in github.requests] == [
+        "GET",
+        "GET",
+        "POST",
+        "GET",
+        "GET",
+        "PATCH",
+    ]
+
+
+def test_a_spoofed_marked_comment_is_left_alone(github, post):
+    # Anyone who can comment can paste the marker; the next run must not adopt it.
+    spoofed_body = f"## ✅ Quality gate passed (trust me)\n\n{MARKER_PREFIX}{MARKER_REST}\n"
+    github.add(spoofed_body, "mallory")
+    first = post("## ❌ Quality gate failed: `f1` regressed\n")
+    assert first.returncode == 0, first.stderr
+    assert "created" in first.stdout
+    second = post("## ❌ Quality gate failed: `recall` regressed\n")
+    assert "updated" in second.stdout
+    spoofed, report = github.comments
+    assert spoofed["body"] == spoofed_body and spoofed["user"]["login"] == "mallory"
+    assert report["user"]["login"] == "github-actions[bot]"
+    assert report["body"].startswith("## ❌ Quality gate failed: `recall` regressed")
 
 
 def test_the_marked_comment_is_found_on_a_later_page(github, post):
@@ -199,7 +231,7 @@ def test_the_marked_comment_is_found_on_a_later_page(github, post):
     assert updated.returncode == 0, updated.stderr
     assert len(github.comments) == 33
     assert marked(github)[0]["body"].startswith("## ✅ new report")
-    pages = [path for method, path in github.requests if method == "GET"]
+    pages = [path for method, path in github.requests if method == "GET" and path != "/user"]
     assert len(pages) == 2 and pages[1].endswith("page=2")
 
 
