@@ -13,7 +13,7 @@ import sys
 
 from ..core.report import comparisons, reproduction_failure, rules_note, verdict
 from ..params import Params
-from .report import gather
+from .report import add_workspace_argument, judged_inputs
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -21,10 +21,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--baseline",
         help="git revision to compare with (default: report.baseline in params.yaml)",
     )
+    add_workspace_argument(parser)
 
 
 def run(params: Params, args: argparse.Namespace) -> int:
-    inputs = gather(params, getattr(args, "baseline", None))
+    inputs = judged_inputs(params, args)
     passed, first_line = verdict(inputs)
     print(first_line.removeprefix("## "))
     base = inputs.baseline.label
