@@ -1,12 +1,13 @@
 """comment: post report.md on the pull request as one comment, updated in place on every push.
 
 Both posters (`report.poster` in params.yaml) find and write the comment the same way:
-`mlops comment` pages through every comment of the pull request with GitHub's REST API
-(standard library only), edits the one carrying MARKER that the token's own identity
-wrote (`GitHub.identity`; a marked comment by anyone else is left alone), or creates it. So a busy pull
-request still gets one report (CML's own `comment update` reads only the first 30
-comments and cannot be pointed at a comment), and switching posters edits the same
-comment (a report an older CML poster wrote, with CML's watermark, is found too).
+`mlops comment` pages through every comment of the pull request with GitHub's REST
+API (standard library only), edits the one carrying MARKER that the token's own
+identity wrote (`GitHub.identity`; a marked comment by anyone else is left alone), or
+creates it. So a busy pull request still gets one report (CML's own `comment update`
+reads only the first 30 comments and cannot be pointed at a comment), and switching
+posters edits the same comment (a report an older CML poster wrote, with CML's
+watermark, is found too).
 
 What `cml` adds is CML's image host: with `report.publish_images: true` each chart the
 report links is uploaded with `cml asset publish` and only that link changes; the rest

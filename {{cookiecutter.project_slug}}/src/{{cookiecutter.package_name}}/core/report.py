@@ -351,8 +351,7 @@ def trusted_section(inputs: Inputs) -> list[str]:
         return []
     base = cell(trusted.label)
     rows_text = (
-        "the branch's test rows (a new data set cannot be scored on "
-        f"`{base}`'s)"
+        f"the branch's test rows (a new data set cannot be scored on `{base}`'s)"
         if trusted.on_branch_rows
         else f"`{base}`'s test rows"
     )
