@@ -258,3 +258,18 @@ def test_another_split_says_the_test_sets_differ(history):
     report = history.outcomes["seed"].report
     assert "The test sets differ" in report
     assert "so the comparison uses `main`'s test rows" in report
+
+
+@pytest.mark.parametrize(
+    ("name", "listed"),
+    [
+        ("scores", "> - `src/my_ml_project/core/metrics.py`"),
+        ("gates", "> - `src/my_ml_project/core/gates.py`"),
+        ("seed", "> - `split.seed` in params.yaml: `42` → `7` (which rows are test rows)"),
+    ],
+)
+def test_changes_to_how_branches_are_judged_are_listed_under_the_verdict(history, name, listed):
+    lines = history.outcomes[name].report.splitlines()
+    assert lines[2] == "> [!IMPORTANT]"
+    assert listed in lines
+    assert "[!IMPORTANT]" not in history.outcomes["control"].report
