@@ -27,6 +27,7 @@ import pytest
 
 from .conftest import TEMPLATE
 
+BOT = "github-actions[bot]"
 PAGE_SIZE = 30  # GitHub's default page size; the stub ignores per_page to force paging
 TOKEN = "test-token"
 
@@ -63,10 +64,11 @@ class StubGitHub(ThreadingHTTPServer):
         self.next_id += 1
         return self.next_id
 
-    def add(self, body: str, issue: int = 7) -> dict:
-        """A comment on issue or pull request number `issue`."""
+    def add(self, body: str, issue: int = 7, login: str = "octocat") -> dict:
+        """A comment on issue or pull request number `issue`, written by `login`."""
         comment_id = self.new_id()
-        comment = {"id": comment_id, "body": body, "issue": issue, "user": {"login": "someone"},
+        user = {"login": login, "type": "Bot" if login.endswith("[bot]") else "User"}
+        comment = {"id": comment_id, "body": body, "issue": issue, "user": user,
                    "html_url": f"{self.url}/c/{comment_id}"}  # fmt: skip
         self.comments.append(comment)
         return comment
@@ -137,6 +139,9 @@ class StubHandler(BaseHTTPRequestHandler):
     def do_GET(self):
         if not self.authorised():
             return None
+        if urlsplit(self.path).path.removeprefix("/api/v3") == "/user":
+            # As GitHub answers an installation token (the workflow's GITHUB_TOKEN).
+            return self.reply(403, {"message": "Resource not accessible by integration"})
         routed = self.route()
         if routed is None:
             return self.reply(404, {"message": "Not Found"})
@@ -199,7 +204,8 @@ class StubHandler(BaseHTTPRequestHandler):
         server, body = self.server, self.payload()
         with server.lock:
             if match := re.fullmatch(r"issues/(\d+)/comments", path):
-                return self.reply(201, server.add(body["body"], int(match[1])))
+                # The workflow's token comments as the Actions bot.
+                return self.reply(201, server.add(body["body"], int(match[1]), BOT))
             if path == "labels":
                 if body["name"] in server.labels:
                     return self.reply(422, {"message": "Validation Failed",

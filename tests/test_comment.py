@@ -23,6 +23,7 @@ from .conftest import bake, run
 from .github_stub import StubGitHub, real_cml, self_signed, serving
 
 MARKER_PREFIX = "<!-- mlops report"
+MARKER_REST = ": updated in place by `mlops comment` -->"  # the whole marker, for a spoof
 
 
 @pytest.fixture
@@ -79,7 +80,30 @@ def test_first_run_creates_the_comment_and_the_next_updates_it(github, post):
     assert comment["id"] == first_id
     assert comment["body"].startswith("## ❌ Quality gate failed")
     assert "first push" not in comment["body"]
-    assert [method for method, _ in github.requests] == ["GET", "POST", "GET", "PATCH"]
+    # Who the token is (GET /user, refused for an installation token), the comments, the write.
+    assert [method for method, _ in github.requests] == [
+        "GET",
+        "GET",
+        "POST",
+        "GET",
+        "GET",
+        "PATCH",
+    ]
+
+
+def test_a_spoofed_marked_comment_is_left_alone(github, post):
+    # Anyone who can comment can paste the marker; the next run must not adopt it.
+    spoofed_body = f"## ✅ Quality gate passed (trust me)\n\n{MARKER_PREFIX}{MARKER_REST}\n"
+    github.add(spoofed_body, "mallory")
+    first = post("## ❌ Quality gate failed: `f1` regressed\n")
+    assert first.returncode == 0, first.stderr
+    assert "created" in first.stdout
+    second = post("## ❌ Quality gate failed: `recall` regressed\n")
+    assert "updated" in second.stdout
+    spoofed, report = github.comments
+    assert spoofed["body"] == spoofed_body and spoofed["user"]["login"] == "mallory"
+    assert report["user"]["login"] == "github-actions[bot]"
+    assert report["body"].startswith("## ❌ Quality gate failed: `recall` regressed")
 
 
 def test_the_marked_comment_is_found_on_a_later_page(github, post):
@@ -94,7 +118,7 @@ def test_the_marked_comment_is_found_on_a_later_page(github, post):
     assert updated.returncode == 0, updated.stderr
     assert len(github.comments) == 33
     assert marked(github)[0]["body"].startswith("## ✅ new report")
-    pages = [path for method, path in github.requests if method == "GET"]
+    pages = [path for method, path in github.requests if method == "GET" and path != "/user"]
     assert len(pages) == 2 and pages[1].endswith("page=2")
 
 
@@ -147,15 +171,25 @@ def test_the_workflow_posts_before_the_gate_decides(workflows, poster):
     assert job["timeout-minutes"] <= 60
     commands = [step.get("run", step.get("uses", "")) for step in job["steps"]]
     position = {command: index for index, command in enumerate(commands)}
-    post = position[f"uv run mlops comment --poster {poster}"]
-    assert position["uv run dvc repro"] < position["uv run mlops report"] < post
-    gate = position["uv run mlops gate"]
+    post = position[f"uv run --locked mlops comment --poster {poster}"]
+    # The branch's pipeline, its forced evaluation, then main's code judges it.
+    report_run = 'uv run --locked mlops report --workspace "$GITHUB_WORKSPACE"'
+    assert (
+        position["uv run dvc repro"]
+        < position["uv run dvc repro --force --single-item validate evaluate"]
+        < position['git worktree add --detach "$RUNNER_TEMP/base" "$BASE_SHA"']
+        < position[report_run]
+        < post
+    )
+    gate = position['uv run --locked mlops gate --workspace "$GITHUB_WORKSPACE"']
     assert post < gate == len(commands) - 1
+    for index in (position[report_run], post, gate):
+        assert job["steps"][index]["working-directory"] == "${{ runner.temp }}/base"
     assert job["steps"][post]["if"] == (
         "github.event.pull_request.head.repo.full_name == github.repository"
     )
     # The gate decides whatever happened to posting, once the report was built.
-    report = job["steps"][position["uv run mlops report"]]
+    report = job["steps"][position[report_run]]
     assert job["steps"][gate]["if"] == (
         f"${{{{ !cancelled() && steps.{report['id']}.outcome == 'success' }}}}"
     )
@@ -163,7 +197,7 @@ def test_the_workflow_posts_before_the_gate_decides(workflows, poster):
     checkout = job["steps"][0]["with"]
     assert checkout["persist-credentials"] is False and checkout["fetch-depth"] == 0
     text = workflows[poster].read_text()
-    assert ("npm install --global @dvcorg/cml@0.20.6" in text) == (poster == "cml")
+    assert ("npm install --global --ignore-scripts @dvcorg/cml@0.20.6" in text) == (poster == "cml")
     assert "github.event.pull_request.title" not in text and "head_ref" not in text
 
 
@@ -226,8 +260,8 @@ def test_the_workflow_posting_step_with_real_cml_and_images(
     assert local_pngs, "publish_images: true makes report.md link the PNG charts"
 
     workflow = project / ".github" / "workflows" / "pr-report-cml.yml"
-    posting = step_named(workflow, "uv run mlops comment")
-    gate = step_named(workflow, "uv run mlops gate")
+    posting = step_named(workflow, "uv run --locked mlops comment")
+    gate = step_named(workflow, "uv run --locked mlops gate")
     server = StubGitHub(tls)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
@@ -303,8 +337,11 @@ def test_the_workflow_posting_step_with_real_cml_and_images(
         assert len(refused.stderr) < len(line) + 200, refused.stderr
         assert "HTTP 403" in line and "fork" in line and "pull-requests: write" in line
         assert "!cancelled()" in gate["if"]
-        decided = run_step(gate["run"])
-        assert decided.returncode == 1 and "`f1` regressed" in decided.stdout
+        # Here the checkout judges itself (no base worktree): the same command without
+        # --workspace. In CI mode it fails: `f1` regressed, or metrics.json was not
+        # recomputed in this run (this test writes it by hand).
+        decided = run_step(gate["run"].replace(' --workspace "$GITHUB_WORKSPACE"', ""))
+        assert decided.returncode == 1 and "Quality gate failed" in decided.stdout
     finally:
         server.shutdown()
         server.server_close()

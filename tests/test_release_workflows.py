@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import subprocess
@@ -49,8 +50,8 @@ def test_deploy_runs_on_main_and_by_hand_one_at_a_time(workflows):
                 if step.get("uses", "").startswith("actions/checkout@"):
                     assert step["with"]["persist-credentials"] is False
                 if step.get("uses", "").startswith("aws-actions/configure-aws-credentials@"):
-                    assert step["if"] == "vars.AWS_ROLE_ARN != ''"
-                    assert step["with"]["role-to-assume"] == "${{ vars.AWS_ROLE_ARN }}"
+                    assert step["if"] == "vars.AWS_RELEASE_ROLE_ARN != ''"
+                    assert step["with"]["role-to-assume"] == "${{ vars.AWS_RELEASE_ROLE_ARN }}"
                     assert "aws-access-key-id" not in step["with"], "OIDC only, no stored keys"
                 if "run" in step:
                     assert step["run"].startswith("uv "), "every step is a project command"
@@ -131,3 +132,80 @@ def test_the_rollback_keeps_the_manifest_it_rewrote(workflows):
     uploads = [s for s in steps[rolled + 1 :] if "upload-artifact" in s.get("uses", "")]
     assert [s["with"]["path"] for s in uploads] == [deployed[0]["with"]["path"]]
     assert uploads[0]["with"]["name"] == "kserve-production"
+
+
+def json_after(markdown: str, label: str) -> dict:
+    """The JSON block that follows the paragraph starting with `label`."""
+    start = markdown.index(label)
+    block = re.search(r"```json\n(.*?)```", markdown[start:], re.S)
+    assert block, f"no JSON block after {label!r}"
+    return json.loads(block.group(1))
+
+
+def subjects(policy: dict) -> list[str]:
+    found = []
+    for statement in policy["Statement"]:
+        for condition in statement["Condition"].values():
+            value = condition.get("token.actions.githubusercontent.com:sub")
+            if value is not None:
+                found += value if isinstance(value, list) else [value]
+    return found
+
+
+def test_unmerged_code_gets_only_the_read_role(tmp_path):
+    project = bake(tmp_path, storage="s3", pr_reporter="cml")
+    readme = (project / "README.md").read_text(encoding="utf-8")
+    release_trust = json_after(readme, "Trust policy of the release role")
+    assert sorted(subjects(release_trust)) == [
+        "repo:OWNER/REPO:environment:production",
+        "repo:OWNER/REPO:environment:staging",
+        "repo:OWNER/REPO:ref:refs/heads/main",
+    ]
+    for statement in release_trust["Statement"]:
+        assert "StringLike" not in statement["Condition"], "no wildcard subject"
+    read_grants = json_after(readme, "Permissions of the read role")["Statement"]
+    assert {action for s in read_grants for action in s["Action"]} == {
+        "s3:ListBucket",
+        "s3:GetObject",
+    }
+    release_grants = json_after(readme, "Permissions of the release role")["Statement"]
+    resources = [r for s in release_grants for r in s["Resource"]]
+    assert all(not r.endswith("/mlflow/*") and "/mlflow" not in r for r in resources)
+
+    # The role each job asks for: a job that runs code not on main gets the read role.
+    folder = project / ".github" / "workflows"
+    roles = {}
+    for path in sorted(folder.glob("*.y*ml")):
+        workflow = yaml.safe_load(path.read_text(encoding="utf-8"))
+        for name, job in workflow["jobs"].items():
+            for step in job.get("steps", []):
+                if step.get("uses", "").startswith("aws-actions/configure-aws-credentials@"):
+                    role = re.fullmatch(
+                        r"\$\{\{ vars\.(AWS_\w+_ROLE_ARN) \}\}", step["with"]["role-to-assume"]
+                    ).group(1)
+                    assert step["if"].startswith(f"vars.{role} != ''")
+                    roles[f"{path.stem}.{name}"] = (role, job.get("environment"))
+    assert roles == {
+        "deploy.staging": ("AWS_RELEASE_ROLE_ARN", "staging"),
+        "deploy.production": ("AWS_RELEASE_ROLE_ARN", "production"),
+        "pr-report-cml.report": ("AWS_READ_ROLE_ARN", None),
+        "retrain.monitor": ("AWS_READ_ROLE_ARN", None),
+        "retrain.retrain": ("AWS_RELEASE_ROLE_ARN", None),
+    }
+    # retrain is the one release-role job without an environment: it runs on main only.
+    retrain = yaml.safe_load((folder / "retrain.yaml").read_text(encoding="utf-8"))
+    assert set(triggers(retrain)) <= {"schedule", "workflow_dispatch", "repository_dispatch"}
+
+    # CML: installed without install scripts or AWS credentials; its token taken back out.
+    for name, job_name in (("pr-report-cml.yml", "report"), ("retrain.yaml", "retrain")):
+        steps = yaml.safe_load((folder / name).read_text(encoding="utf-8"))["jobs"][job_name][
+            "steps"
+        ]
+        (install,) = [s for s in steps if "npm install" in s.get("run", "")]
+        assert "--ignore-scripts" in install["run"]
+        assert all(install["env"][key] == "" for key in ("AWS_ACCESS_KEY_ID", "AWS_SESSION_TOKEN"))
+    retrain_steps = retrain["jobs"]["retrain"]["steps"]
+    index = next(i for i, s in enumerate(retrain_steps) if "cml pr create" in s.get("run", ""))
+    cleanup = retrain_steps[index + 1]
+    assert cleanup["if"] == "always()"
+    assert cleanup["run"] == 'git remote set-url origin "$GITHUB_SERVER_URL/$GITHUB_REPOSITORY.git"'

@@ -27,6 +27,8 @@ def project(tmp_path) -> Path:
         PROJECT_ROOT / "gx", tmp_path / "gx", ignore=shutil.ignore_patterns("uncommitted")
     )
     (tmp_path / "data" / "input").mkdir(parents=True)
+    (tmp_path / ".github").mkdir()
+    shutil.copy(PROJECT_ROOT / ".github" / "CODEOWNERS", tmp_path / ".github" / "CODEOWNERS")
     subprocess.run(["git", "init", "--quiet", str(tmp_path)], check=True)
     return tmp_path
 
@@ -181,3 +183,27 @@ def test_a_missing_suite_is_reported_with_its_file(project, capsys):
     status, out = run_check(project, capsys)
     assert status == 1
     assert suite_file(project).name in out
+
+
+def test_the_judging_code_is_read_from_the_imports():
+    judging = check.judging_code(PROJECT_ROOT)
+    for module in ("core/metrics.py", "core/gates.py", "core/split.py", "commands/report.py"):
+        assert f"src/{PACKAGE}/{module}" in judging
+    assert f"src/{PACKAGE}/commands/deploy.py" not in judging
+    assert check.unowned_judging_code(PROJECT_ROOT) == []
+
+
+def test_a_judging_module_without_an_owner_fails_the_check(project, capsys):
+    owners = project / ".github" / "CODEOWNERS"
+    kept = [line for line in owners.read_text().splitlines() if "core/metrics.py" not in line]
+    owners.write_text("\n".join(kept) + "\n")
+    # A module the scoring code starts to import becomes judging code too.
+    metrics = project / "src" / PACKAGE / "core" / "metrics.py"
+    metrics.write_text(metrics.read_text() + "\nfrom . import drift  # noqa: E402,F401\n")
+    assert main(["--params", str(project / "params.yaml"), "check"]) == 1
+    out = capsys.readouterr().out
+    for module in ("core/metrics.py", "core/drift.py"):
+        assert (
+            f"check: FAILED: .github/CODEOWNERS: src/{PACKAGE}/{module} splits, scores, judges "
+            "or reports pull requests"
+        ) in out

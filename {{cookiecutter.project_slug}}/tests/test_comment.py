@@ -27,20 +27,36 @@ def test_next_page_follows_the_link_header():
     assert next_page(None) is None
 
 
+BOT = {"login": "github-actions[bot]"}
+
+
 def test_the_newest_marked_comment_is_the_one_to_update():
     comments = [
-        {"id": 1, "body": f"a\n{MARKER}"},
-        {"id": 2, "body": "b"},
+        {"id": 1, "body": f"a\n{MARKER}", "user": BOT},
+        {"id": 2, "body": "b", "user": BOT},
+        {"id": 3, "body": MARKER, "user": BOT},
+    ]
+    assert find_marked(comments, BOT["login"])["id"] == 3
+    assert find_marked([{"id": 1, "body": None, "user": BOT}], BOT["login"]) is None
+
+
+def test_a_marked_comment_by_anyone_else_is_never_the_report():
+    comments = [
+        {"id": 1, "body": MARKER, "user": BOT},
+        {"id": 2, "body": f"mine now\n{MARKER}", "user": {"login": "mallory"}},
         {"id": 3, "body": MARKER},
     ]
-    assert find_marked(comments)["id"] == 3
-    assert find_marked([{"id": 1, "body": None}]) is None
+    assert find_marked(comments, BOT["login"])["id"] == 1
+    assert find_marked(comments[1:], BOT["login"]) is None
 
 
 def test_a_report_an_earlier_cml_poster_wrote_is_found_too():
     watermark = '![](https://cml.dev/watermark.png#0a1b "CML watermark mlops report")'
-    comments = [{"id": 1, "body": f"## old\n\n{watermark}"}, {"id": 2, "body": "reply"}]
-    assert find_marked(comments)["id"] == 1
+    comments = [
+        {"id": 1, "body": f"## old\n\n{watermark}", "user": BOT},
+        {"id": 2, "body": "reply", "user": BOT},
+    ]
+    assert find_marked(comments, BOT["login"])["id"] == 1
 
 
 def test_the_body_keeps_the_verdict_first_and_fits_github():

@@ -9,9 +9,11 @@ from argparse import Namespace
 import pytest
 import yaml
 
+from {{ cookiecutter.package_name }}.commands.gate import run as run_gate
 from {{ cookiecutter.package_name }}.commands.pull import plan
 from {{ cookiecutter.package_name }}.commands.report import gather
 from {{ cookiecutter.package_name }}.commands.report import run as run_report
+from {{ cookiecutter.package_name }}.core.report import verdict
 from {{ cookiecutter.package_name }}.integrations.dvc import lock_differences, shared_remote
 from {{ cookiecutter.package_name }}.integrations.github import pull_request_head
 from {{ cookiecutter.package_name }}.io import file_md5
@@ -207,3 +209,37 @@ def test_only_a_remote_this_machine_reaches_is_used(tmp_path):
         capture_output=True,
     )
     assert shared_remote(tmp_path) == "shared"
+
+
+def test_in_ci_committed_metrics_unlike_the_recomputed_ones_fail_the_gate(
+    committed, monkeypatch, tmp_path, capsys
+):
+    # The branch committed passing numbers; `evaluate`, rerun here, wrote the model's own.
+    committed.paths.metrics.write_text(json.dumps({name: 0.4 for name in committed.gates}))
+    (committed.root / "dvc.lock").write_text(
+        yaml.safe_dump(lock(metrics_md5=file_md5(committed.paths.metrics)))
+    )
+    committed.paths.train_run.write_text(json.dumps({"run_id": "ci", "experiment": "e"}))
+    in_ci(monkeypatch, tmp_path, git(committed.root, "rev-parse", "HEAD"))
+    passed, first_line = verdict(gather(committed, None))
+    assert not passed
+    assert first_line == (
+        "## ❌ Quality gate failed: the committed `metrics.json` is not what CI recomputed "
+        "from the branch's model"
+    )
+    assert run_gate(committed, Namespace(baseline=None)) == 1
+    assert "gate: the committed `metrics.json` is not what CI recomputed" in capsys.readouterr().err
+
+
+def test_in_ci_metrics_that_were_not_recomputed_are_not_called_reproduced(
+    committed, monkeypatch, tmp_path
+):
+    # Same metrics, same run record: `evaluate` did not run here (DVC skipped it).
+    in_ci(monkeypatch, tmp_path, git(committed.root, "rev-parse", "HEAD"))
+    report = gather(committed, None)
+    assert report.metrics_reproduced and not report.metrics_recomputed
+    assert not verdict(report)[0]
+    assert provenance(committed)[1] == (
+        "- Not reproduced: `metrics.json` was not recomputed in this run (`evaluate` was "
+        "skipped); run `dvc repro --force --single-item validate evaluate` before the report."
+    )

@@ -14,13 +14,18 @@ builds the stage graph, then each stage is checked against the project:
 - every output is one of `paths:` in params.yaml, so no path is written twice.
 
 Then the GX suite that `validate` uses (`validation.suite`) must load: a
-missing, malformed or invalid suite file is named with its fix.
+missing, malformed or invalid suite file is named with its fix. Last, every module of
+the code that judges a pull request (what `split`, `evaluate`, `mlops gate` and
+`mlops report` run, read from the imports the same way) must have an owner in
+.github/CODEOWNERS, so a change to how the project splits, scores or judges waits for
+the reviewers of the rules.
 """
 
 from __future__ import annotations
 
 import argparse
 import ast
+import fnmatch
 import shlex
 from functools import cache
 from pathlib import Path
@@ -48,6 +53,8 @@ def run(params: Params, args: object = None) -> int:
     print("check: reading the data suites")
     suite_problems, suite_notes = check_suites(params)
     problems += suite_problems
+    print("check: reading .github/CODEOWNERS")
+    problems += unowned_judging_code(params.root)
     for line in notes + suite_notes:
         print(f"check: {line}")
     for problem in problems:
@@ -252,3 +259,71 @@ def check_suites(params: Params) -> tuple[list[str], list[str]]:
     except ProjectError as error:
         return [f"data suite: {error}"], []
     return [], [f"data suite: {params.validation.suite} loads"]
+
+
+# What a pull request is judged with: the test rows (split), the scores (evaluate), the
+# verdict (gate) and what reviewers read (report); their imports are judging code too.
+JUDGING_MODULES = ("stages.split", "stages.evaluate", "commands.gate", "commands.report")
+CODEOWNERS = Path(".github") / "CODEOWNERS"
+
+
+def judging_code(root: Path) -> list[str]:
+    """The files (relative to `root`) of every project module that splits, scores,
+    judges or reports a pull request, read from the imports as for stage deps."""
+    package_dir = root / "src" / PACKAGE
+    if not package_dir.is_dir():
+        return []
+    files: set[Path] = set()
+    for module in JUDGING_MODULES:
+        files |= code_of(package_dir, module)
+    return sorted(file.relative_to(root.resolve()).as_posix() for file in files)
+
+
+def owner_rules(text: str) -> list[tuple[str, tuple[str, ...]]]:
+    """(pattern, owners) of each CODEOWNERS line, in file order."""
+    rules = []
+    for line in text.splitlines():
+        words = line.split("#", 1)[0].split()
+        if words:
+            rules.append((words[0], tuple(words[1:])))
+    return rules
+
+
+def _matches(pattern: str, path: str) -> bool:
+    """CODEOWNERS' gitignore-like patterns, the forms this project writes."""
+    anchored = pattern.startswith("/") or "/" in pattern.rstrip("/")
+    pattern = pattern.strip("/") if pattern.endswith("/") else pattern.lstrip("/")
+    directory = not fnmatch.fnmatchcase(path, pattern) and any(
+        fnmatch.fnmatchcase("/".join(path.split("/")[:i]), pattern)
+        for i in range(1, path.count("/") + 1)
+    )
+    if anchored:
+        return fnmatch.fnmatchcase(path, pattern) or directory
+    return any(fnmatch.fnmatchcase(part, pattern) for part in path.split("/"))
+
+
+def owners_of(rules: list[tuple[str, tuple[str, ...]]], path: str) -> tuple[str, ...]:
+    """The owners GitHub asks for: the last matching line wins."""
+    found: tuple[str, ...] = ()
+    for pattern, owners in rules:
+        if _matches(pattern, path):
+            found = owners
+    return found
+
+
+def unowned_judging_code(root: Path) -> list[str]:
+    """A problem for each judging module CODEOWNERS gives no owner."""
+    file = root / CODEOWNERS
+    if not file.is_file():
+        return [
+            f"{CODEOWNERS.as_posix()} is missing: the code that judges pull requests "
+            "needs owners who must review its changes; restore the file"
+        ]
+    rules = owner_rules(file.read_text(encoding="utf-8"))
+    return [
+        f"{CODEOWNERS.as_posix()}: {path} splits, scores, judges or reports pull requests "
+        "(imported by `split`, `evaluate`, `mlops gate` or `mlops report`) but has no "
+        "owner; add a line `/" + path + " <owners>`"
+        for path in judging_code(root)
+        if not owners_of(rules, path)
+    ]

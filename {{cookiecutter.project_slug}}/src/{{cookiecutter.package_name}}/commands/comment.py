@@ -1,11 +1,13 @@
 """comment: post report.md on the pull request as one comment, updated in place on every push.
 
 Both posters (`report.poster` in params.yaml) find and write the comment the same way:
-`mlops comment` pages through every comment of the pull request with GitHub's REST API
-(standard library only), edits the one carrying MARKER, or creates it. So a busy pull
-request still gets one report (CML's own `comment update` reads only the first 30
-comments and cannot be pointed at a comment), and switching posters edits the same
-comment (a report an older CML poster wrote, with CML's watermark, is found too).
+`mlops comment` pages through every comment of the pull request with GitHub's REST
+API (standard library only), edits the one carrying MARKER that the token's own
+identity wrote (`GitHub.identity`; a marked comment by anyone else is left alone), or
+creates it. So a busy pull request still gets one report (CML's own `comment update`
+reads only the first 30 comments and cannot be pointed at a comment), and switching
+posters edits the same comment (a report an older CML poster wrote, with CML's
+watermark, is found too).
 
 What `cml` adds is CML's image host: with `report.publish_images: true` each chart the
 report links is uploaded with `cml asset publish` and only that link changes; the rest
@@ -34,7 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ProjectError
-from ..integrations.github import AFTERWORD, GitHub, PullRequest
+from ..integrations.github import AFTERWORD, COMMENT_AUTHOR_ENV, GitHub, PullRequest
 from ..params import POSTERS, Params
 
 MARKER = "<!-- mlops report: updated in place by `mlops comment` -->"
@@ -56,21 +58,42 @@ def comment_body(report: str) -> str:
     return report.rstrip("\n") + suffix
 
 
-def find_marked(comments: list[dict[str, Any]]) -> dict[str, Any] | None:
-    """The newest report comment, by either poster."""
+def author_of(comment: dict[str, Any]) -> str | None:
+    user = comment.get("user")
+    login = user.get("login") if isinstance(user, dict) else None
+    return login if isinstance(login, str) else None
+
+
+def find_marked(comments: list[dict[str, Any]], author: str) -> dict[str, Any] | None:
+    """The newest report comment, by either poster, that `author` (the token's own
+    identity) wrote: anyone can paste the marker into a comment of their own, and that
+    one is never edited."""
     marked = [
-        c for c in comments if MARKER in (body := c.get("body") or "") or CML_WATERMARK in body
+        c
+        for c in comments
+        if author_of(c) == author
+        and (MARKER in (body := c.get("body") or "") or CML_WATERMARK in body)
     ]
     return marked[-1] if marked else None
 
 
-def upsert(github: GitHub, report: str) -> tuple[str, dict[str, Any]]:
+def upsert(
+    github: GitHub, report: str, env: Mapping[str, str] | None = None
+) -> tuple[str, dict[str, Any]]:
     """Edit the marked comment, or create it; returns ("updated" | "created", comment)."""
     body = comment_body(report)
-    existing = find_marked(github.comments())
+    author = github.identity(env or {})
+    existing = find_marked(github.comments(), author)
     if existing is not None:
         return "updated", github.update(existing["id"], body)
-    return "created", github.create(body)
+    created = github.create(body)
+    actual = author_of(created)
+    if actual and actual != author:
+        print(
+            f"comment: warning: this token comments as {actual}, not {author}; set "
+            f"{COMMENT_AUTHOR_ENV}={actual} on the step so the next run edits this comment"
+        )
+    return "created", created
 
 
 def local_images(report: str, folder: Path) -> list[str]:
@@ -160,7 +183,7 @@ def post(report_path: Path, poster: str, images: bool, env: Mapping[str, str]) -
     report = report_path.read_text(encoding="utf-8")
     if poster == "cml" and images:
         report = publish_images(report, report_path.resolve().parent, pull_request, env)
-    action, comment = upsert(GitHub(pull_request), report)
+    action, comment = upsert(GitHub(pull_request), report, env)
     print(f"comment: {action} {comment.get('html_url') or comment.get('id')}")
     return 0
 

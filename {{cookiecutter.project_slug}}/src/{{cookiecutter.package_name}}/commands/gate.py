@@ -11,9 +11,9 @@ from __future__ import annotations
 import argparse
 import sys
 
-from ..core.report import comparisons, rules_note, verdict
+from ..core.report import comparisons, reproduction_failure, rules_note, verdict
 from ..params import Params
-from .report import gather
+from .report import add_workspace_argument, judged_inputs
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -21,10 +21,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--baseline",
         help="git revision to compare with (default: report.baseline in params.yaml)",
     )
+    add_workspace_argument(parser)
 
 
 def run(params: Params, args: argparse.Namespace) -> int:
-    inputs = gather(params, getattr(args, "baseline", None))
+    inputs = judged_inputs(params, args)
     passed, first_line = verdict(inputs)
     print(first_line.removeprefix("## "))
     base = inputs.baseline.label
@@ -46,6 +47,10 @@ def run(params: Params, args: argparse.Namespace) -> int:
             print(f"  - {change.describe()}", file=sys.stderr)
     if passed:
         return 0
+    unproven = reproduction_failure(inputs)
+    if unproven:
+        print(f"gate: {unproven}", file=sys.stderr)
+        return 1
     failing = [comparison for comparison in comparisons(inputs) or [] if comparison.fails]
     if not failing:  # a new data set that the baseline's gates set no floor for
         return 1

@@ -20,7 +20,7 @@ from ..core.charts import draw_pngs
 from ..core.dataset import DataSet, differences
 from ..core.dotted import numbers
 from ..core.gates import NEW, Comparison, MetricRule, judging_rules, rule_changes
-from ..core.report import Inputs, Snapshot, comparisons, render
+from ..core.report import Inputs, Snapshot, Trusted, changed_params, comparisons, render
 from ..core.suite_diff import SuiteDiff, diff_suites
 from ..errors import DataError
 from ..integrations import git, store
@@ -37,8 +37,17 @@ from ..integrations.github import (
     pull_request_head,
     write_outputs,
 )
-from ..io import atomic_path, read_metrics, read_optional_json, shown, write_text
-from ..params import DEFAULT_PARAMS_FILE, Params, read_gates
+from ..io import (
+    atomic_path,
+    file_md5,
+    read_features,
+    read_metrics,
+    read_optional_json,
+    read_table,
+    shown,
+    write_text,
+)
+from ..params import DEFAULT_PARAMS_FILE, Params, load_params, read_gates
 
 # How a report or gate refusing a stale workspace ends: the results on disk are not
 # what this commit's code, params and data give, so judging them would judge nothing.
@@ -55,6 +64,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--output", type=Path, help="markdown file to write (default: paths.report)"
+    )
+    add_workspace_argument(parser)
+
+
+def add_workspace_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--workspace",
+        type=Path,
+        help="judge the pull request checked out in this folder with this checkout's code "
+        "(a worktree of the baseline): its model is scored on this checkout's test rows",
     )
 
 
@@ -161,7 +180,28 @@ def data_set_changes(params: Params, base: Snapshot) -> tuple[str, ...]:
     return differences(old, new)
 
 
-def gather(params: Params, revision: str | None) -> Inputs:
+def judging_changes(root: Path, judging_root: Path, base: str | None, head: str | None):
+    """The files that split, score, judge or report (as `judging_root`'s code reads its
+    imports; see `mlops check`) and the workflows, that differ between the two commits."""
+    from .check import judging_code
+
+    if base is None or head is None:
+        return ()
+    watched = [*judging_code(judging_root), ".github/"]
+    diff = git.git(root, "diff", "--name-only", base, head, "--", *watched)
+    return tuple(line for line in diff.stdout.splitlines() if line.strip())
+
+
+def split_changes(base: Snapshot, branch: Snapshot) -> tuple[tuple[str, Any, Any], ...]:
+    """How `split:` (which rows are test rows) differs from the baseline's."""
+    old = base.params.get("split") if isinstance(base.params, dict) else None
+    new = branch.params.get("split") if isinstance(branch.params, dict) else None
+    if old is None:
+        return ()
+    return tuple((f"split.{key}", before, after) for key, before, after in changed_params(old, new))
+
+
+def gather(params: Params, revision: str | None, judging_root: Path | None = None) -> Inputs:
     """Read both sides from git and disk; shared by `mlops report` and `mlops gate`.
 
     The branch is judged by the baseline's `gates` (a branch cannot loosen the rules
@@ -199,6 +239,10 @@ def gather(params: Params, revision: str | None) -> Inputs:
         **where_the_run_lives(params),
         data_set_changes=data_set_changes(params, base),
         baseline_rules=committed,
+        judging_changes=judging_changes(
+            params.root, judging_root or params.root, base.commit, git.git_state(params.root)[0]
+        ),
+        split_changes=split_changes(base, branch),
     )
 
 
@@ -217,10 +261,16 @@ def reproduction(params: Params, branch: Snapshot) -> dict[str, Any]:
     committed_metrics = (
         None if metrics_text is None else numbers(_parse(metrics_text, metrics_file, "HEAD"))
     )
+    record = params.paths.train_run
+    record_committed = git.show(root, "HEAD", shown(record, root))
+    record_here = record.read_text(encoding="utf-8") if record.is_file() else None
     return {
         "committed_lock": True,
         "lock_differences": tuple(lock_differences(_parse(committed, LOCK_FILE, "HEAD"), current)),
         "metrics_reproduced": committed_metrics is not None and committed_metrics == branch.metrics,
+        "metrics_file": metrics_file,
+        # `evaluate` writes a new MLflow run record every time it runs.
+        "metrics_recomputed": record_here is not None and record_here != record_committed,
     }
 
 
@@ -242,8 +292,70 @@ def _mlflow_store(params: Params) -> str:
     return uri
 
 
+def judged_inputs(params: Params, args: argparse.Namespace) -> Inputs:
+    """What `report` and `gate` judge: this checkout's results, or with --workspace the
+    pull request's results scored by this checkout's code (see `trusted_evaluation`)."""
+    workspace = getattr(args, "workspace", None)
+    if workspace is None:
+        return gather(params, getattr(args, "baseline", None))
+    settings = Path(workspace) / DEFAULT_PARAMS_FILE
+    if not settings.is_file():
+        raise DataError(
+            f"--workspace {workspace}: no {DEFAULT_PARAMS_FILE} there; pass the folder the "
+            "pull request is checked out in"
+        )
+    branch = load_params(settings)
+    commit, _ = git.git_state(params.root)
+    inputs = gather(
+        branch, getattr(args, "baseline", None) or commit or params.report.baseline, params.root
+    )
+    if commit is not None:
+        # The baseline is this checkout's commit; name it as params.yaml does.
+        inputs = replace(inputs, baseline=replace(inputs.baseline, label=params.report.baseline))
+    return trusted_evaluation(params, branch, inputs)
+
+
+def trusted_evaluation(trusted: Params, branch: Params, inputs: Inputs) -> Inputs:
+    """Score the branch's model with this checkout's code on this checkout's test rows.
+
+    The model is read as data (`load_as_data`: skops, this checkout's trusted types); no
+    file of the branch runs. A new data set (other target or features) cannot be scored on
+    the baseline's rows, so it is scored, still by this code, on the branch's test rows.
+    The branch's own evaluation stays beside it, and the gate judges these figures.
+    """
+    from ..core.features import model_inputs
+    from ..core.metrics import score
+    from ..integrations.model_file import load_as_data
+
+    rows = branch if inputs.data_set_changes else trusted
+    test = read_table(rows.paths.test, "split")
+    features = read_features(rows.paths.features)
+    model = load_as_data(branch.paths.model)
+    scores = score(
+        model,
+        model_inputs(test, features),
+        test[features.target],
+        trusted.task,
+        positive_class=rows.data.positive_class,
+    ).scores
+    differ = not branch.paths.test.is_file() or file_md5(branch.paths.test) != file_md5(
+        trusted.paths.test
+    )
+    return replace(
+        inputs,
+        branch=replace(inputs.branch, metrics=scores),
+        trusted=Trusted(
+            label=inputs.baseline.label,
+            commit=git.git_state(trusted.root)[0],
+            own_metrics=inputs.branch.metrics,
+            test_sets_differ=differ,
+            on_branch_rows=rows is branch,
+        ),
+    )
+
+
 def run(params: Params, args: argparse.Namespace) -> int:
-    inputs = gather(params, getattr(args, "baseline", None))
+    inputs = judged_inputs(params, args)
     output = Path(getattr(args, "output", None) or params.paths.report)
     judged = comparisons(inputs) or [
         Comparison(name, None, value, NEW, inputs.rules.get(name))

@@ -55,6 +55,20 @@ class Snapshot:
     dirty: bool = False
 
 
+@dataclass(frozen=True)
+class Trusted:
+    """The branch's model scored by the baseline's code (`mlops report --workspace`).
+
+    `own_metrics` are the branch's own `evaluate`; the branch Snapshot then holds the
+    trusted figures, which the gate judges."""
+
+    label: str
+    commit: str | None
+    own_metrics: dict[str, float] | None
+    test_sets_differ: bool = False
+    on_branch_rows: bool = False
+
+
 VERDICT_BADGES = {
     IMPROVED: "🟢 improved",
     UNCHANGED: "⚪ unchanged",
@@ -97,6 +111,11 @@ class Inputs:
     committed_lock: bool | None = None
     lock_differences: tuple[tuple[str, str], ...] = ()
     metrics_reproduced: bool | None = None
+    # The metrics file as params.yaml names it, and whether `evaluate` ran in this
+    # workspace (its MLflow run record is not the committed one): only metrics computed
+    # here and equal to the committed ones are "reproduced".
+    metrics_file: str = "metrics.json"
+    metrics_recomputed: bool | None = None
     in_ci: bool = False
     # The MLflow store is a local SQLite file; the run was recorded here, not committed.
     mlflow_local: bool = False
@@ -107,6 +126,12 @@ class Inputs:
     # The baseline's own `gates` (None: it has none): a new data set's floors come only
     # from them, never from a rule the branch adds.
     baseline_rules: dict[str, MetricRule] | None = None
+    # Set when the baseline's code scored the branch's model (see Trusted).
+    trusted: Trusted | None = None
+    # Files of the code that splits, scores, judges or reports (and the workflows) the
+    # branch changes; and how its `split:` differs (key, old, new).
+    judging_changes: tuple[str, ...] = ()
+    split_changes: tuple[tuple[str, Any, Any], ...] = ()
 
 
 def comparisons(inputs: Inputs) -> list[Comparison] | None:
@@ -143,9 +168,29 @@ def verdict(inputs: Inputs) -> tuple[bool, str]:
     return passed, line
 
 
+def reproduction_failure(inputs: Inputs) -> str | None:
+    """Why CI's own numbers cannot back the branch's committed ones, or None.
+
+    Only in CI: a workspace on a laptop may hold results not committed yet."""
+    if not (inputs.in_ci and inputs.committed_lock):
+        return None
+    name = code(inputs.metrics_file)
+    if not inputs.metrics_recomputed:
+        return (
+            f"{name} was not recomputed in this run (`evaluate` was skipped); run "
+            "`dvc repro --force --single-item validate evaluate` before the report"
+        )
+    if inputs.metrics_reproduced is False:
+        return f"the committed {name} is not what CI recomputed from the branch's model"
+    return None
+
+
 def _verdict(inputs: Inputs) -> tuple[bool, str]:
     judged = comparisons(inputs)
     base = f"`{inputs.baseline.label}`"
+    unproven = reproduction_failure(inputs)
+    if unproven:
+        return False, f"## ❌ Quality gate failed: {unproven}"
     if judged is None:
         return True, (
             f"## ✅ Quality gate passed: {base} has no metrics yet, so there is nothing to "
@@ -251,6 +296,8 @@ _MISSING = object()
 
 def value_code(value: Any) -> str:
     """A params.yaml value as inline code, in YAML's words (null, true) or as JSON."""
+    if value is _MISSING:
+        return "(absent)"
     if value is None:
         text = "null"
     elif isinstance(value, bool):
@@ -281,6 +328,87 @@ def _signed(value: float | None, percent: bool = False) -> str:
     if value is None:
         return "n/a"
     return f"{value:+.2%}" if percent else f"{value:+.4f}"
+
+
+def judging_section(inputs: Inputs) -> list[str]:
+    """What the branch changes in how pull requests are judged: for the code owners."""
+    if not (inputs.judging_changes or inputs.split_changes):
+        return []
+    lines = [
+        "> [!IMPORTANT]",
+        "> This branch changes how pull requests are split, scored, judged or reported; "
+        "code owners review it (`.github/CODEOWNERS`), and it applies from the merge on:",
+    ]
+    lines += [f"> - {code(path)}" for path in inputs.judging_changes]
+    lines += [
+        f"> - {code(key)} in params.yaml: {value_code(old)} → {value_code(new)} "
+        "(which rows are test rows)"
+        for key, old, new in inputs.split_changes
+    ]
+    return lines
+
+
+def trusted_section(inputs: Inputs) -> list[str]:
+    """Who scored the figures the gate judges, on which rows, against the branch's own."""
+    trusted = inputs.trusted
+    if trusted is None:
+        return []
+    base = cell(trusted.label)
+    rows_text = (
+        f"the branch's test rows (a new data set cannot be scored on `{base}`'s)"
+        if trusted.on_branch_rows
+        else f"`{base}`'s test rows"
+    )
+    lines = [
+        "### Trusted evaluation",
+        "",
+        f"The gate judges the branch's model as scored by `{base}`'s evaluation code "
+        f"({_short(trusted.commit)}) on {rows_text}; the model is read as data and no code "
+        "of the branch runs. The branch's own `evaluate` is beside it.",
+    ]
+    if trusted.test_sets_differ and not trusted.on_branch_rows:
+        lines += [
+            "",
+            f"> [!WARNING]\n> The test sets differ: the branch's split or data give other test "
+            f"rows than `{base}`'s, so the comparison uses `{base}`'s test rows.",
+        ]
+    own = trusted.own_metrics or {}
+    scored = inputs.branch.metrics or {}
+    rows, different = [], []
+    for name in sorted(set(scored) | set(own), key=lambda n: (n not in scored, n)):
+        mine, theirs = scored.get(name), own.get(name)
+        delta = None if mine is None or theirs is None else theirs - mine
+        if delta != 0:
+            different.append(name)
+        rows.append(
+            [
+                name,
+                format_value(mine) if mine is not None else "n/a",
+                format_value(theirs) if theirs is not None else "n/a",
+                _signed(delta),
+            ]
+        )
+    lines += [
+        "",
+        table(
+            ["metric", f"by `{base}`'s code (judged)", "by the branch's code", "difference"],
+            rows,
+            ["---", "---:", "---:", "---:"],
+        ),
+    ]
+    if different:
+        why = (
+            "its test rows differ"
+            if trusted.test_sets_differ
+            else "its evaluation code differs from the baseline's"
+        )
+        lines += [
+            "",
+            f"> [!WARNING]\n> The branch's own evaluation differs on {len(different)} "
+            f"metric{'s' * (len(different) != 1)} "
+            f"({', '.join(f'`{n}`' for n in different)}): {why}.",
+        ]
+    return lines
 
 
 def metrics_section(inputs: Inputs) -> list[str]:
@@ -568,6 +696,8 @@ def provenance_section(inputs: Inputs) -> list[str]:
             f"- Reproduction: the branch commits no `dvc.lock`, so {whose} results are "
             "checked against nothing; commit `dvc.lock` and the metrics."
         )
+    elif inputs.in_ci and inputs.committed_lock and not inputs.metrics_recomputed:
+        lines.append(f"- Not reproduced: {reproduction_failure(inputs)}.")
     elif (
         inputs.committed_lock
         and not differences
@@ -622,6 +752,8 @@ def render(inputs: Inputs) -> str:
     _, first_line = verdict(inputs)
     sections = [
         [first_line],
+        judging_section(inputs),
+        trusted_section(inputs),
         data_set_section(inputs),
         rules_section(inputs),
         suite_section(inputs),

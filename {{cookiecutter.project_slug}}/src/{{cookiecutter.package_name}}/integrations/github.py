@@ -22,6 +22,10 @@ PER_PAGE = 100
 TIMEOUT_SECONDS = 30
 REPOSITORY_RE = re.compile(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")
 NEXT_LINK_RE = re.compile(r'<([^>]+)>\s*;\s*rel="next"')
+# Who comments with the workflow's GITHUB_TOKEN. An app's installation token comments as
+# "<app-slug>[bot]": name it in COMMENT_AUTHOR_ENV when the workflow posts with one.
+ACTIONS_BOT = "github-actions[bot]"
+COMMENT_AUTHOR_ENV = "MLOPS_COMMENT_AUTHOR"
 
 
 class PostingFailed(ProjectError):
@@ -121,7 +125,9 @@ class GitHub:
     def __init__(self, pull_request: PullRequest):
         self.pr = pull_request
 
-    def _request(self, method: str, url: str, payload: dict | None = None):
+    def _request(
+        self, method: str, url: str, payload: dict | None = None, tolerate: tuple[int, ...] = ()
+    ):
         if not url.startswith(self.pr.api_url + "/"):
             raise ProjectError(f"refusing to send the token to {url}: not under GITHUB_API_URL")
         request = urllib.request.Request(
@@ -140,10 +146,25 @@ class GitHub:
             with urllib.request.urlopen(request, timeout=TIMEOUT_SECONDS) as response:
                 return json.loads(response.read() or b"null"), response.headers.get("Link")
         except urllib.error.HTTPError as error:
+            if error.code in tolerate:
+                return None, None
             raise refusal(self.pr, error.code, f"{method}: {_error_message(error)}") from None
         except (urllib.error.URLError, TimeoutError, OSError) as error:
             reason = getattr(error, "reason", error)
             raise refusal(self.pr, None, f"{method} {url}: {reason}") from None
+
+    def identity(self, env: Mapping[str, str]) -> str:
+        """The login this token comments as.
+
+        COMMENT_AUTHOR_ENV when set; else a user's token answers GET /user with its login;
+        an installation token (the workflow's GITHUB_TOKEN) is refused there (403) and
+        comments as github-actions[bot]."""
+        named = env.get(COMMENT_AUTHOR_ENV, "").strip()
+        if named:
+            return named
+        user, _ = self._request("GET", f"{self.pr.api_url}/user", tolerate=(403, 404))
+        login = user.get("login") if isinstance(user, dict) else None
+        return login if isinstance(login, str) and login else ACTIONS_BOT
 
     def comments(self) -> list[dict[str, Any]]:
         found: list[dict[str, Any]] = []

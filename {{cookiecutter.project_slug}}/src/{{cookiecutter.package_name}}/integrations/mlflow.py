@@ -22,6 +22,7 @@ from ..errors import DataError, ProjectError
 from ..io import atomic_path, file_md5
 from ..params import Params
 from .git import git_state
+from .model_file import SKOPS_TRUSTED_TYPES
 from .store import TRACKING_ENV, is_local_store, redact, tracking_uri
 
 # MLflow logs environment guesses at INFO/WARNING on every save (a venv without
@@ -33,10 +34,6 @@ for _noisy in ("mlflow.utils.environment", "mlflow.utils.uv_utils", "mlflow.stor
 # What the served model needs, pinned to this environment. Passing them
 # explicitly spares MLflow a slow inference of requirements.
 RUNTIME_PACKAGES = ("mlflow", "scikit-learn", "pandas", "numpy", "scipy", "skops")
-# MLflow stores scikit-learn models with skops rather than pickle. These are the
-# types our own Pipelines hold that skops does not trust by default; loading a
-# model file from an untrusted source with them trusted is not safe.
-SKOPS_TRUSTED_TYPES = ["numpy.dtype", "sklearn.tree._tree.Tree"]
 
 
 def pip_requirements() -> list[str]:
