@@ -107,7 +107,8 @@ class _RankedScores:
 
     def __init__(self, scores: np.ndarray, positive: np.ndarray):
         self.order = np.argsort(scores, kind="stable")
-        ranked, self.positive = scores[self.order], positive[self.order].astype(float)
+        ranked = scores[self.order]
+        self.positive = positive[self.order].astype(np.float32)
         starts = np.r_[True, ranked[1:] != ranked[:-1]]
         group = np.cumsum(starts) - 1
         first, last = np.flatnonzero(starts), np.r_[np.flatnonzero(starts)[1:] - 1, len(ranked) - 1]
@@ -120,13 +121,14 @@ class _RankedScores:
         w = np.take(weights, self.order, axis=1)
         positive_w = w * self.positive
         negative_cum = np.cumsum(w - positive_w, axis=1)
-        wins = np.einsum("ij,ij->i", positive_w, negative_cum)
+        # Weights are whole numbers, so these float32 products are exact; sums in float64.
+        wins = (positive_w * negative_cum).sum(axis=1, dtype=np.float64)
         if len(self.tied):
-            padded = np.concatenate([np.zeros((len(w), 1)), negative_cum], axis=1)
-            below = padded[:, self.tied_first]
+            padded = np.concatenate([np.zeros((len(w), 1), np.float32), negative_cum], axis=1)
+            below = padded[:, self.tied_first].astype(np.float64)
             fair = 0.5 * (below + padded[:, self.tied_last + 1])
-            wins += np.einsum("ij,ij->i", positive_w[:, self.tied], fair - padded[:, self.tied + 1])
-        pairs = positive_w.sum(axis=1) * negative_cum[:, -1]
+            wins += (positive_w[:, self.tied] * (fair - padded[:, self.tied + 1])).sum(axis=1)
+        pairs = positive_w.sum(axis=1, dtype=np.float64) * negative_cum[:, -1]
         with np.errstate(invalid="ignore", divide="ignore"):
             return np.where(pairs > 0, wins / np.where(pairs > 0, pairs, 1), np.nan)
 
@@ -148,7 +150,8 @@ class _Scorer:
             error = truth.astype(float) - predicted.astype(float)
             self.squared, self.absolute = error**2, np.abs(error)
             return
-        self.correct = (truth == predicted).astype(float)
+        # Counts of whole-number weights: exact in float32, at half float64's memory traffic.
+        self.correct = (truth == predicted).astype(np.float32)
         classes = list(rows.classes)
         if rows.positive >= 0:
             judged = [classes[rows.positive]]
@@ -156,8 +159,8 @@ class _Scorer:
             # scikit-learn's macro averages run over the labels that occur.
             present = set(truth.tolist()) | set(predicted.tolist())
             judged = [label for label in classes if label in present]
-        self.truth_is = [(truth == label).astype(float) for label in judged]
-        self.predicted_is = [(predicted == label).astype(float) for label in judged]
+        self.truth_is = [(truth == label).astype(np.float32) for label in judged]
+        self.predicted_is = [(predicted == label).astype(np.float32) for label in judged]
         self.hits = [t * p for t, p in zip(self.truth_is, self.predicted_is, strict=True)]
         if predictions.probabilities is None:
             raise ValueError("classification outcomes need the class probabilities")
@@ -171,8 +174,9 @@ class _Scorer:
             ]
 
     def scores(self, weights: np.ndarray) -> dict[str, np.ndarray]:
-        total = weights.sum(axis=1)
+        total = weights.sum(axis=1, dtype=np.float64)
         if self.task == "regression":
+            weights = weights.astype(np.float64)
             squared = weights @ self.squared
             spread = weights @ self.truth**2 - _safe_ratio((weights @ self.truth) ** 2, total)
             return {
@@ -180,14 +184,14 @@ class _Scorer:
                 "mae": _safe_ratio(weights @ self.absolute, total),
                 "r2": 1.0 - _safe_ratio(squared, spread),
             }
-        hits = np.stack([weights @ h for h in self.hits])
-        actual = np.stack([weights @ t for t in self.truth_is])
-        called = np.stack([weights @ p for p in self.predicted_is])
+        hits = np.stack([weights @ h for h in self.hits]).astype(np.float64)
+        actual = np.stack([weights @ t for t in self.truth_is]).astype(np.float64)
+        called = np.stack([weights @ p for p in self.predicted_is]).astype(np.float64)
         with warnings.catch_warnings(action="ignore", category=RuntimeWarning):
             # A resample without one class has no AUC for it: the others average.
             auc = np.nanmean(np.stack([r.auc(weights) for r in self.ranked]), axis=0)
         return {
-            "accuracy": _safe_ratio(weights @ self.correct, total),
+            "accuracy": _safe_ratio((weights @ self.correct).astype(np.float64), total),
             "precision": _safe_ratio(hits, called).mean(axis=0),
             "recall": _safe_ratio(hits, actual).mean(axis=0),
             "f1": _safe_ratio(2 * hits, called + actual).mean(axis=0),
@@ -200,7 +204,8 @@ def _poisson_table(levels: int = 1 << 16) -> np.ndarray:
     draw looked up here is a Poisson(1) draw (to 1/65536 in each probability)."""
     counts = np.arange(20)
     cdf = np.cumsum(np.exp(-1.0) / np.cumprod(np.r_[1.0, counts[1:].astype(float)]))
-    return np.searchsorted(cdf, (np.arange(levels) + 0.5) / levels).astype(float)
+    quantiles = np.searchsorted(cdf, (np.arange(levels) + 0.5) / levels)
+    return quantiles.astype(np.float32)
 
 
 _POISSON = _poisson_table()
@@ -231,7 +236,7 @@ def _interval(point: float, samples: np.ndarray, confidence: float) -> Interval:
 
 
 def _all_rows(count: int) -> np.ndarray:
-    return np.ones((1, count))
+    return np.ones((1, count), np.float32)
 
 
 def intervals(
