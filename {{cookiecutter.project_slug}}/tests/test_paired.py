@@ -129,3 +129,36 @@ def test_bad_input_names_the_problem():
     with pytest.raises(ValueError, match="decide must be one of interval, point"):
         diff = paired.Difference("r2", 0, 0, paired.Interval(0, 0, 0))
         paired.verdict(diff, direction="higher", allowed_drop=0, decide="mean")
+
+
+def test_slices_find_the_segment_where_the_model_fails():
+    rng = np.random.default_rng(5)
+    size = 3000
+    region = rng.choice(["north", "south", "east"], size)
+    income = rng.normal(50, 10, size)
+    truth = rng.integers(0, 2, size)
+    score = np.where(truth == 1, 0.8, 0.2) + rng.normal(0, 0.1, size)
+    # The model is right everywhere but in the south, where it guesses.
+    south = region == "south"
+    score[south] = rng.random(south.sum())
+    probabilities = np.column_stack([1 - score, score]).clip(0, 1)
+    rows = paired.Rows("classification", truth, (0, 1), 1)
+    predictions = paired.Predictions((score > 0.5).astype(int), probabilities)
+
+    found = paired.slices(
+        rows, predictions, {"region": region, "income": income}, bins=4, resamples=200
+    )
+    by_region = [s for s in found if s.column == "region"]
+    assert {s.value for s in by_region} == {"north", "south", "east"}
+    assert sum(s.rows for s in by_region) == size
+    worst = paired.worst_first(by_region, "accuracy", "higher")[0]
+    assert worst.value == "south" and worst.metrics["accuracy"].high < 0.6
+    incomes = [s for s in found if s.column == "income"]
+    assert len(incomes) == 4 and all(s.value.startswith("[") for s in incomes)
+    assert all(abs(s.rows - size / 4) <= 1 for s in incomes)
+
+
+def test_a_missing_value_is_a_slice_of_its_own():
+    labels = paired.slice_labels(np.array([1.0, np.nan, 2.0, 3.0, 4.0, 5.0]), bins=2)
+    assert labels[1] == paired.MISSING_VALUE
+    assert len(set(labels)) == 3

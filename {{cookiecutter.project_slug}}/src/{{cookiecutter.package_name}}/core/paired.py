@@ -317,3 +317,74 @@ def verdict(
     if low > 0:
         return IMPROVED
     return WITHIN_NOISE
+
+
+@dataclass(frozen=True)
+class Slice:
+    """The rows of one value (or one bin) of a column, and the model's metrics on them."""
+
+    column: str
+    value: str
+    rows: int
+    metrics: dict[str, Interval]
+
+
+MISSING_VALUE = "(missing)"
+
+
+def slice_labels(values, bins: int) -> np.ndarray:
+    """A label per row: the value itself for text, a quantile bin `[low, high]` for numbers."""
+    import pandas as pd
+
+    series = pd.Series(values)
+    if pd.api.types.is_numeric_dtype(series) and series.nunique() > bins:
+        binned = pd.qcut(series, q=bins, duplicates="drop")
+        names = {b: f"[{b.left:.4g}, {b.right:.4g}]" for b in binned.cat.categories}
+        labels = binned.astype(object).map(names)
+    else:
+        labels = series.astype(object).map(str)
+    return labels.where(series.notna(), MISSING_VALUE).to_numpy(dtype=object)
+
+
+def slices(
+    rows: Rows,
+    predictions: Predictions,
+    columns: dict[str, object],
+    *,
+    bins: int = 4,
+    resamples: int = RESAMPLES,
+    seed: int = SEED,
+    confidence: float = CONFIDENCE,
+) -> list[Slice]:
+    """Every metric on each slice of each column (`columns`: name -> that column's values
+    on the same rows), with the slice's own bootstrap interval."""
+    truth = np.asarray(rows.truth)
+    found = []
+    for column, values in columns.items():
+        labels = slice_labels(values, bins)
+        if len(labels) != len(truth):
+            raise ValueError(
+                f"slice column {column!r} has {len(labels)} values for {len(truth)} rows"
+            )
+        for value in sorted(set(labels)):
+            mask = labels == value
+            part = Rows(rows.task, truth[mask], rows.classes, rows.positive)
+            probabilities = predictions.probabilities
+            chosen = Predictions(
+                np.asarray(predictions.predicted)[mask],
+                None if probabilities is None else np.asarray(probabilities)[mask],
+            )
+            metrics = intervals(part, chosen, resamples=resamples, seed=seed, confidence=confidence)
+            found.append(Slice(column, value, int(mask.sum()), metrics))
+    return found
+
+
+def worst_first(found: list[Slice], metric: str, direction: str) -> list[Slice]:
+    """Slices ordered from the worst value of `metric` to the best (undefined last)."""
+    sign = 1.0 if direction == "higher" else -1.0
+
+    def key(item: Slice) -> tuple[bool, float]:
+        value = item.metrics[metric].point
+        return (not np.isfinite(value), sign * value if np.isfinite(value) else 0.0)
+
+    return sorted(found, key=key)
