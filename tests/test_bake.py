@@ -111,6 +111,8 @@ COMMON_FILES = {
     "src/{pkg}/integrations/acceptance.py",
     "src/{pkg}/io.py",
     "src/{pkg}/params.py",
+    "src/{pkg}/vocabulary.py",
+    "src/{pkg}/catalog.py",
     "src/{pkg}/stages/__init__.py",
     "src/{pkg}/stages/evaluate.py",
     "src/{pkg}/stages/ingest.py",

@@ -12,7 +12,8 @@ import yaml
 from kfp import components
 
 from {{ cookiecutter.package_name }} import integrations
-from {{ cookiecutter.package_name }}.cli import STAGES, main
+from {{ cookiecutter.package_name }}.catalog import STAGES
+from {{ cookiecutter.package_name }}.cli import main
 from {{ cookiecutter.package_name }}.integrations import kfp_step
 from {{ cookiecutter.package_name }}.params import load_params
 

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from {{ cookiecutter.package_name }}.cli import COMMANDS, STAGES, module_name
+from {{ cookiecutter.package_name }}.catalog import COMMANDS, STAGES, load, module_name
+from {{ cookiecutter.package_name }}.commands.check import imported_modules
 
 PACKAGE_DIR = Path(__file__).resolve().parents[1] / "src" / "{{ cookiecutter.package_name }}"
 HEAVY = ("mlflow", "great_expectations", "dvc", "git")
@@ -50,3 +51,74 @@ def test_every_command_has_a_module_named_after_it():
         assert module_name(command) == f"{folder}.{expected.stem}"
     commands = {path.stem for path in (PACKAGE_DIR / "commands").glob("*.py")} - {"__init__"}
     assert commands == {name.replace("-", "_") for name in COMMANDS if name not in STAGES}
+
+
+def import_graph() -> dict[str, list[str]]:
+    """Each module of the package (dotted, relative to it) and the project modules it
+    imports anywhere in its file, read with `ast` as `mlops check` reads stage code."""
+    modules = {
+        ".".join(path.relative_to(PACKAGE_DIR).with_suffix("").parts): path
+        for path in PACKAGE_DIR.rglob("*.py")
+    }
+    modules = {
+        name.removesuffix(".__init__").removesuffix("__init__"): path
+        for name, path in modules.items()
+    }
+    return {
+        name: [
+            other
+            for other in imported_modules(path, PACKAGE_DIR)
+            if other in modules and other != name
+        ]
+        for name, path in modules.items()
+    }
+
+
+def test_params_imports_nothing_from_core():
+    imported = import_graph()["params"]
+    assert "vocabulary" in imported
+    assert not [name for name in imported if name == "core" or name.startswith("core.")]
+
+
+def find_cycle(graph: dict[str, list[str]]) -> list[str] | None:
+    """One import cycle of the graph, as the modules along it, or None."""
+    done: set[str] = set()
+    path: list[str] = []
+
+    def visit(module: str) -> list[str] | None:
+        if module in path:
+            return [*path[path.index(module) :], module]
+        if module in done:
+            return None
+        path.append(module)
+        for other in graph[module]:
+            cycle = visit(other)
+            if cycle:
+                return cycle
+        path.pop()
+        done.add(module)
+        return None
+
+    return next((cycle for module in graph if (cycle := visit(module))), None)
+
+
+def test_the_cycle_finder_finds_a_cycle():
+    assert find_cycle({"a": ["b"], "b": ["c"], "c": ["a"]}) == ["a", "b", "c", "a"]
+    assert find_cycle({"a": ["b"], "b": [], "c": ["a", "b"]}) is None
+
+
+def test_the_package_has_no_import_cycle():
+    graph = import_graph()
+    assert len(graph) > 40
+    cycle = find_cycle(graph)
+    assert cycle is None, " -> ".join(cycle or [])
+
+
+def test_nothing_in_the_package_imports_the_cli():
+    importers = [name for name, imported in import_graph().items() if "cli" in imported]
+    assert importers == ["__main__"]
+
+
+def test_the_catalog_says_which_commands_take_options():
+    for name, command in COMMANDS.items():
+        assert hasattr(load(name), "add_arguments") == command.options, name

@@ -1,6 +1,7 @@
 from pathlib import Path
 
 import pytest
+import yaml
 
 from {{ cookiecutter.package_name }}.errors import ParamsError
 from {{ cookiecutter.package_name }}.params import CORRECTIONS, MODEL_TYPES, load_params
@@ -196,3 +197,26 @@ def test_the_positive_class_and_kept_columns_are_read(write_params):
         ParamsError, match=r"`data\.positive_class` is 1 but the task is regression"
     ):
         load_params(write_params(task="regression", data={"positive_class": 1}))
+
+
+def leaf_keys(node, prefix=""):
+    for key, value in node.items():
+        name = f"{prefix}.{key}" if prefix else str(key)
+        if isinstance(value, dict) and value:
+            yield from leaf_keys(value, name)
+        else:
+            yield name
+
+
+def test_the_schema_is_printed_from_the_declaration(capsys):
+    from {{ cookiecutter.package_name }}.cli import main
+
+    assert main(["check", "--schema", "--params", str(PROJECT_ROOT / "params.yaml")]) == 0
+    printed = capsys.readouterr().out.splitlines()
+    assert "split.test_size: a number between 0.0 and 1.0" in printed
+    assert "report.poster: one of cml, builtin" in printed
+    described = [line.partition(":")[0] for line in printed]
+    # Every key of the shipped params.yaml is described: a free-form one by its section.
+    document = yaml.safe_load((PROJECT_ROOT / "params.yaml").read_text(encoding="utf-8"))
+    for key in leaf_keys(document):
+        assert any(key == name or key.startswith(f"{name}.") for name in described), key

@@ -19,18 +19,30 @@ missing, malformed or invalid suite file is named with its fix.
 
 from __future__ import annotations
 
+import argparse
 import ast
 import shlex
 from functools import cache
 from pathlib import Path
 from typing import Any
 
-from ..cli import COMMANDS, module_name
+from ..catalog import COMMANDS, module_name
 from ..errors import ProjectError
-from ..params import DEFAULT_PARAMS_FILE, Params
+from ..params import DEFAULT_PARAMS_FILE, Params, describe_schema
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--schema",
+        action="store_true",
+        help="print every key params.yaml takes and what it holds, then exit",
+    )
 
 
 def run(params: Params, args: object = None) -> int:
+    if getattr(args, "schema", False):
+        print("\n".join(describe_schema()))
+        return 0
     print("check: reading dvc.yaml with DVC; comparing each stage with the CLI and its code")
     problems, notes = check_pipeline(params)
     print("check: reading the data suites")
@@ -75,7 +87,7 @@ def _stage_problems(stage: Any, params: Params, produced: set[Path]) -> list[str
     if command is not None and command not in COMMANDS:
         problems.append(
             f"{where}: command {command!r} is not a command of the project CLI; "
-            f"use one of {', '.join(COMMANDS)} or register it in cli.py"
+            f"use one of {', '.join(COMMANDS)} or register it in catalog.py"
         )
     params_file = (params.root / DEFAULT_PARAMS_FILE).resolve()
     for dep in stage.deps:
@@ -144,7 +156,7 @@ def code_of(package_dir: Path, module: str) -> set[Path]:
         if file is None or file in seen:
             continue
         seen.add(file)
-        pending += _imported_modules(file, package_dir)
+        pending += imported_modules(file, package_dir)
     return {file for file in seen if not _only_docstring(file)}
 
 
@@ -157,7 +169,7 @@ def _module_file(package_dir: Path, module: str) -> Path | None:
 
 
 @cache
-def _imported_modules(file: Path, package_dir: Path) -> list[str]:
+def imported_modules(file: Path, package_dir: Path) -> list[str]:
     """Project modules (dotted, relative to the package) that a file imports."""
     parts = list(file.relative_to(package_dir).with_suffix("").parts)
     if parts[-1] == "__init__":

@@ -29,7 +29,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..core import gates
-from ..core.release import INTEGRATION_TAG, PROMOTED_TAG, Release, decide
+from ..core.release import (
+    INTEGRATION_TAG,
+    PROMOTED_TAG,
+    Release,
+    broken_problem,
+    decide,
+    new_data_set_note,
+    released_note,
+)
 from ..errors import ProjectError
 from ..integrations import dvc, git, serving
 from ..params import Params
@@ -251,33 +259,19 @@ def release(params: Params, args: argparse.Namespace, say: Callable[[str], None]
         holder,
     )
     if decision is Release.RELEASED:
-        where = (
-            f"it holds '{alias}'"
-            if holder == str(existing.version)
-            else f"'{alias}' is on version {holder}; promote it again with "
-            f"`mlops rollback --version {existing.version}` if that is wanted"
-        )
-        say(
-            f"already released as version {existing.version} of '{name}' "
-            f"(commit {existing.tags.get('git_commit', '?')[:12]}); no new version; {where}"
-        )
+        commit_of = existing.tags.get("git_commit", "?")
+        say(released_note(name, alias, str(existing.version), commit_of, holder))
         return 0
     if decision is Release.BROKEN:
-        raise RegistryError(
-            f"version {existing.version} of '{name}' was registered for this release but its "
-            "files were not verified; delete that version in MLflow and deploy again"
-        )
+        raise RegistryError(broken_problem(name, str(existing.version)))
 
     new_data_set = bool(getattr(args, "new_data_set", False))
     if not champion_gate(params, registry, provenance, say, new_data_set=new_data_set):
         return REFUSED
     if new_data_set:
-        holder_text = f"version {holder}" if holder else "no version"
-        provenance = replace(
-            provenance,
-            new_data_set=f"{datetime.now(UTC).isoformat(timespec='seconds')}: first release "
-            f"on data set {provenance.data_set}; '{alias}' was {holder_text} before",
-        )
+        now = datetime.now(UTC)
+        note = new_data_set_note(provenance.data_set, alias, holder, now)
+        provenance = replace(provenance, new_data_set=note)
     if args.check:
         say("--check: every check passed; nothing was changed")
         return 0

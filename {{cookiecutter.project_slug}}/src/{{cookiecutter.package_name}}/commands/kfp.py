@@ -13,7 +13,7 @@ import os
 import tomllib
 from pathlib import Path
 
-from ..cli import STAGES
+from ..catalog import STAGES
 from ..errors import ProjectError
 from ..io import read_json, shown
 from ..params import KubeflowParams, Params, kubeflow_params

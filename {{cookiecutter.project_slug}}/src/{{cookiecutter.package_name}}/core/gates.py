@@ -10,7 +10,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-DIRECTIONS = ("higher", "lower")
+# Declared beside the names params.yaml uses; imported from here by the rest of core/.
+from ..vocabulary import MetricRule
 
 IMPROVED = "improved"
 UNCHANGED = "unchanged"
@@ -28,56 +29,6 @@ MISSING = "missing"
 MEETS_FLOOR = "meets its floor"
 BELOW_FLOOR = "below its floor"
 NO_FLOOR = "no floor (not judged)"
-
-
-@dataclass(frozen=True)
-class MetricRule:
-    """Which way is better, and how much worse than the baseline is still accepted.
-
-    A drop is tolerated when it is within `abs_tolerance` or within
-    `rel_tolerance` times the baseline's magnitude (either suffices).
-    `minimum`/`maximum` (`min`/`max` in params.yaml) are absolute bounds that judge
-    a model on a new data set, where no baseline on the same data exists.
-    """
-
-    direction: str
-    abs_tolerance: float = 0.0
-    rel_tolerance: float = 0.0
-    gate: bool = True
-    minimum: float | None = None
-    maximum: float | None = None
-
-    @property
-    def has_floor(self) -> bool:
-        return self.gate and (self.minimum is not None or self.maximum is not None)
-
-    def meets_floor(self, value: float) -> bool:
-        return (self.minimum is None or value >= self.minimum - 1e-12) and (
-            self.maximum is None or value <= self.maximum + 1e-12
-        )
-
-    def describe_floor(self) -> str:
-        bounds = []
-        if self.minimum is not None:
-            bounds.append(f"at least {self.minimum:g}")
-        if self.maximum is not None:
-            bounds.append(f"at most {self.maximum:g}")
-        return " and ".join(bounds) or "no floor"
-
-    def allowed_drop(self, baseline: float) -> float:
-        return max(self.abs_tolerance, self.rel_tolerance * abs(baseline))
-
-    def describe(self) -> str:
-        parts = [f"{self.direction} is better"]
-        if self.abs_tolerance:
-            parts.append(f"tolerance {self.abs_tolerance:g}")
-        if self.rel_tolerance:
-            parts.append(f"tolerance {self.rel_tolerance:.1%} of the baseline")
-        if self.minimum is not None or self.maximum is not None:
-            parts.append(f"floor: {self.describe_floor()}")
-        if not self.gate:
-            parts.append("not gated")
-        return ", ".join(parts)
 
 
 @dataclass(frozen=True)

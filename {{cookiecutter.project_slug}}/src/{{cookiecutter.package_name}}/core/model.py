@@ -1,6 +1,6 @@
 """The model: preprocessing and an estimator chosen in params.yaml, in one Pipeline.
 
-The estimators are named here as import paths and imported when a model is built,
+The estimators are named as import paths (in vocabulary.py) and imported when a model is built,
 so params.py can list the valid `model.type` values without importing scikit-learn.
 """
 
@@ -10,25 +10,12 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 from ..errors import ParamsError
+from ..vocabulary import ESTIMATORS
 
 if TYPE_CHECKING:
     from sklearn.pipeline import Pipeline
 
     from .features import Features
-
-# task -> model.type in params.yaml -> the scikit-learn estimator class.
-ESTIMATORS: dict[str, dict[str, str]] = {
-    "classification": {
-        "logistic_regression": "sklearn.linear_model.LogisticRegression",
-        "random_forest": "sklearn.ensemble.RandomForestClassifier",
-        "gradient_boosting": "sklearn.ensemble.GradientBoostingClassifier",
-    },
-    "regression": {
-        "ridge": "sklearn.linear_model.Ridge",
-        "random_forest": "sklearn.ensemble.RandomForestRegressor",
-        "gradient_boosting": "sklearn.ensemble.GradientBoostingRegressor",
-    },
-}
 
 
 def estimator_class(task: str, model_type: str) -> type:

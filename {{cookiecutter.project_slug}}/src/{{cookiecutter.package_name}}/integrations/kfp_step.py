@@ -12,10 +12,10 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from ..catalog import STAGES, load
 from ..errors import ProjectError
 from ..params import DEFAULT_PARAMS_FILE, params_from, read_document
 
-PACKAGE = (__package__ or "").rpartition(".")[0]
 # The pipeline parameters that carry a whole params.yaml section, as JSON text.
 SECTIONS = ("data", "split", "model")
 
@@ -27,8 +27,6 @@ def run_stage(stage: str, parameters: dict[str, Any], artifacts: dict[str, Any])
     Exits as the CLI does: 2 with one `error:` line on a ProjectError, and with the
     stage's own status otherwise (1 when `validate` finds bad data), so the step fails.
     """
-    import importlib
-
     root = Path.cwd()
     try:
         document = read_document(root / DEFAULT_PARAMS_FILE)
@@ -41,7 +39,11 @@ def run_stage(stage: str, parameters: dict[str, Any], artifacts: dict[str, Any])
         params = params_from(document, Path("pipeline parameters"), root)
         paths = {name: Path(artifact.path) for name, artifact in artifacts.items()}
         params = replace(params, paths=replace(params.paths, **paths))
-        status = importlib.import_module(f"{PACKAGE}.stages.{stage}").run(params)
+        if stage not in STAGES:
+            raise ProjectError(
+                f"{stage!r} is not a stage of the pipeline; use one of {', '.join(STAGES)}"
+            )
+        status = load(stage).run(params)
     except ProjectError as error:
         print(f"error: {error}", flush=True)
         raise SystemExit(2) from None
