@@ -6,7 +6,7 @@ export DVC_NO_ANALYTICS := 1
 export MLFLOW_DISABLE_TELEMETRY := true
 export UV_PYTHON_DOWNLOADS := never
 
-.PHONY: help gh install test test-fast demo lint lint-workflows relock clean bench
+.PHONY: help gh install test test-fast demo lint lint-workflows relock clean bench bench-gate
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -55,3 +55,6 @@ clean:  ## remove .venv, node_modules and caches
 
 bench: install  ## measure bake, install, dvc repro and stages against their floors
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python benchmarks/run.py $(BENCH_ARGS)
+
+bench-gate: install  ## the gate's false-fail and detection rates, point vs interval rule, and bootstrap times
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python benchmarks/gate_noise.py $(BENCH_ARGS)

@@ -1,3 +1,4 @@
+import json
 import math
 
 import numpy as np
@@ -5,6 +6,7 @@ import pytest
 
 from {{ cookiecutter.package_name }}.core.metrics import (
     CLASSIFICATION_METRICS,
+    MAX_POINTS,
     REGRESSION_METRICS,
     classification_metrics,
     classification_plots,
@@ -85,7 +87,9 @@ def test_multiclass_metrics_and_plots():
     scores = classification_metrics(truth, predicted, probabilities, ["a", "b", "c"])
     assert scores["accuracy"] == pytest.approx(5 / 6, abs=1e-6)
     plots = classification_plots(truth, predicted, probabilities, ["a", "b", "c"])
-    assert plots["confusion.json"][5] == {"actual": "c", "predicted": "b"}
+    assert {"actual": "c", "predicted": "b", "count": 1} in plots["confusion.json"]
+    assert {"actual": "a", "predicted": "a", "count": 2} in plots["confusion.json"]
+    assert sum(record["count"] for record in plots["confusion.json"]) == len(truth)
     assert plots["roc.json"][0]["fpr"] == 0.0 and plots["roc.json"][-1]["tpr"] == 1.0
 
 
@@ -118,3 +122,24 @@ def test_the_roc_chart_says_how_it_averages_more_than_two_classes():
     if "roc_curve" in charts:  # classification projects
         title = charts["roc_curve"]["title"]
         assert "micro-average" in title and "roc_auc" in title and "macro" in title
+
+
+def test_plot_files_stay_small_at_a_million_rows():
+    rows = 1_000_000
+    rng = np.random.default_rng(0)
+    truth = rng.integers(0, 2, rows)
+    score = np.clip(truth * 0.4 + rng.random(rows) * 0.6, 0, 1)
+    probabilities = np.column_stack([1 - score, score])
+    plots = classification_plots(truth, (score > 0.5).astype(int), probabilities, [0, 1])
+    plots |= regression_plots(truth + rng.normal(0, 1, rows), score)
+    for name, records in plots.items():
+        size = len(json.dumps(records))
+        assert size < 100_000, f"{name} is {size:,} bytes at {rows:,} rows"
+    assert len(plots["confusion.json"]) == 4
+    assert sum(record["count"] for record in plots["confusion.json"]) == rows
+    roc = plots["roc.json"]
+    assert len(roc) <= MAX_POINTS and roc[0] == {"fpr": 0.0, "tpr": 0.0} and roc[-1]["tpr"] == 1.0
+    actual = [record["actual"] for record in plots["predictions.json"]]
+    assert len(actual) == MAX_POINTS
+    # Thinned over the sorted actual values: the extremes of the range are kept.
+    assert min(actual) < -3 and max(actual) > 4

@@ -92,31 +92,67 @@ def _label(value: Any) -> Any:
     return value.item() if isinstance(value, np.generic) else value
 
 
+# A curve or a scatter in a plot file keeps at most this many points, whatever the
+# number of test rows: the files are committed to git and rendered by DVC.
+MAX_POINTS = 1000
+
+
+def thinned(count: int, limit: int = MAX_POINTS) -> np.ndarray:
+    """Indices of at most `limit` of `count` points, evenly spread, first and last kept."""
+    if count <= limit:
+        return np.arange(count)
+    return np.unique(np.linspace(0, count - 1, limit).round().astype(int))
+
+
+def confusion_counts(y_true, y_pred) -> list[dict]:
+    """One record per (actual, predicted) pair that occurs, with its number of rows.
+
+    Counts, not one record per row, so the file stays small at any size; DVC draws
+    it with the project's `confusion_counts` template (.dvc/plots/), which sums `count`.
+    """
+    actual, predicted = np.asarray(y_true), np.asarray(y_pred)
+    labels, codes = np.unique(np.concatenate([actual, predicted]), return_inverse=True)
+    width = len(labels)
+    counts = np.bincount(codes[: len(actual)] * width + codes[len(actual) :], minlength=width**2)
+    return [
+        {
+            "actual": str(_label(labels[cell // width])),
+            "predicted": str(_label(labels[cell % width])),
+            "count": int(counts[cell]),
+        }
+        for cell in np.flatnonzero(counts)
+    ]
+
+
 def classification_plots(
     y_true, y_pred, probabilities, classes, positive: Any = None
 ) -> dict[str, list[dict]]:
-    """Per-row records for DVC's confusion template; a ROC curve (micro-averaged if multiclass)."""
-    confusion = [
-        {"actual": str(_label(a)), "predicted": str(_label(p))}
-        for a, p in zip(y_true, y_pred, strict=True)
-    ]
+    """Confusion counts; a ROC curve of at most MAX_POINTS points. Two classes: of the
+    positive class. More: micro-averaged (every class's one-vs-rest rows pooled), while
+    `roc_auc` in metrics.json is the macro average of the per-class AUCs."""
     if len(classes) == 2:
         index = positive_index(classes, positive)
         fpr, tpr, _ = skm.roc_curve(y_true, probabilities[:, index], pos_label=classes[index])
     else:
         truth = label_binarize(y_true, classes=classes)
         fpr, tpr, _ = skm.roc_curve(truth.ravel(), probabilities.ravel())
+    kept = thinned(len(fpr))
     roc = [
         {"fpr": round(float(f), DIGITS), "tpr": round(float(t), DIGITS)}
-        for f, t in zip(fpr, tpr, strict=True)
+        for f, t in zip(fpr[kept], tpr[kept], strict=True)
     ]
-    return {"confusion.json": confusion, "roc.json": roc}
+    return {"confusion.json": confusion_counts(y_true, y_pred), "roc.json": roc}
 
 
 def regression_plots(y_true, y_pred) -> dict[str, list[dict]]:
+    """Predicted vs actual and residuals for at most MAX_POINTS rows, spread over the
+    rows sorted by the actual value so the whole range stays in the picture."""
+    actual, predicted = np.asarray(y_true, dtype=float), np.asarray(y_pred, dtype=float)
+    order = np.argsort(actual, kind="stable")
+    kept = np.sort(order[thinned(len(order))])
     pairs = [
         (round(float(a), DIGITS), round(float(p), DIGITS))
-        for a, p in zip(y_true, y_pred, strict=True)
+        for a, p in zip(actual[kept], predicted[kept], strict=True)
     ]
     return {
         "predictions.json": [{"actual": a, "predicted": p} for a, p in pairs],
