@@ -94,7 +94,7 @@ def test_first_run_creates_the_comment_and_the_next_updates_it(github, post):
 def test_a_spoofed_marked_comment_is_left_alone(github, post):
     # Anyone who can comment can paste the marker; the next run must not adopt it.
     spoofed_body = f"## ✅ Quality gate passed (trust me)\n\n{MARKER_PREFIX}{MARKER_REST}\n"
-    github.add(spoofed_body, "mallory")
+    github.add(spoofed_body, login="mallory")
     first = post("## ❌ Quality gate failed: `f1` regressed\n")
     assert first.returncode == 0, first.stderr
     assert "created" in first.stdout
@@ -220,7 +220,7 @@ def test_the_workflow_passes_zizmor_and_the_schema(workflows, poster):
     )
 
 
-METRICS = {"roc_auc": 0.9, "f1": 0.9, "accuracy": 0.9, "precision": 0.9, "recall": 0.9}
+METRICS = {"roc_auc": 0.999, "f1": 0.999, "accuracy": 0.999, "precision": 0.999, "recall": 0.999}
 ALERT = "> [!WARNING]\n> a reviewer's alert must arrive as written\n"
 
 
@@ -248,11 +248,15 @@ def test_the_workflow_posting_step_with_real_cml_and_images(
                "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@example.com"}  # fmt: skip
     if not (project / ".git").exists():
         project_env.run(["git", "init", "-q", "-b", "main"], cwd=project)
+    # main's committed metrics are better than any model here; the branch runs the real
+    # pipeline (the report judges only outputs that match dvc.lock), so f1 regressed.
     (project / "metrics.json").write_text(json.dumps(METRICS))
     project_env.run(["git", "add", "-A"], cwd=project)
     project_env.run(["git", "commit", "-qm", "baseline"], cwd=project, **git_env)
     project_env.run(["git", "checkout", "-qb", "feature"], cwd=project)
-    (project / "metrics.json").write_text(json.dumps({**METRICS, "f1": 0.5}))
+    project_env.run(["uv", "run", "dvc", "repro"], cwd=project)
+    project_env.run(["git", "add", "-A"], cwd=project)
+    project_env.run(["git", "commit", "-qm", "the branch's results"], cwd=project, **git_env)
     project_env.run(["uv", "run", "mlops", "report"], cwd=project)
     report_md = project / "report.md"
     report_md.write_text(report_md.read_text() + "\n" + ALERT)
