@@ -195,8 +195,8 @@ def history(tmp_path_factory, project_env) -> History:
         edit_source(
             root,
             "core/gates.py",
-            "return max(self.abs_tolerance, self.rel_tolerance * abs(baseline))",
-            "return max(self.abs_tolerance, self.rel_tolerance * abs(baseline)) + 0.05",
+            "elif -gain <= rule.allowed_drop(baseline) + 1e-12:",
+            "elif -gain <= rule.allowed_drop(baseline) + 0.05 + 1e-12:",
         )
         project_env.run(["dvc", "repro"], cwd=root)
 
