@@ -1,5 +1,6 @@
 """The artifact stand-ins: upload copies files into $ACT_ARTIFACTS/<name>/, download
-copies them back. Multi-line `path` inputs and globs work as in the real actions."""
+copies them back. Multi-line `path` inputs, globs and the least-common-ancestor root
+work as in the real actions."""
 
 import glob
 import os
@@ -15,12 +16,17 @@ def upload() -> int:
     if not found:
         print(f"no files match {patterns}", file=sys.stderr)
         return 1 if os.environ.get("IF_NO_FILES_FOUND") == "error" else 0
-    for path in found:
+    # As the real action does: paths are stored relative to their least common
+    # ancestor, so absolute paths (`${{ runner.temp }}/...`) work too.
+    resolved = [path.resolve() for path in found]
+    root = Path(os.path.commonpath([p if p.is_dir() else p.parent for p in resolved]))
+    for path in resolved:
+        destination = target / path.relative_to(root)
         if path.is_dir():
-            shutil.copytree(path, target / path, dirs_exist_ok=True)
+            shutil.copytree(path, destination, dirs_exist_ok=True)
         else:
-            (target / path).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(path, target / path)
+            destination.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(path, destination)
     print(f"artifact {target.name}: {', '.join(map(str, found))}")
     return 0
 
