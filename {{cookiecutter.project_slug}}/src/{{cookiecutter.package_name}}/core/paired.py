@@ -239,6 +239,12 @@ def _all_rows(count: int) -> np.ndarray:
     return np.ones((1, count), np.float32)
 
 
+def _resampled(statistic, rows: int, resamples: int, seed: int) -> dict[str, np.ndarray]:
+    """`statistic(weights)` (metric -> one value per resample) over every batch of weights."""
+    batches = [statistic(weights) for weights in _weight_batches(rows, resamples, seed)]
+    return {name: np.concatenate([batch[name] for batch in batches]) for name in batches[0]}
+
+
 def intervals(
     rows: Rows,
     predictions: Predictions,
@@ -250,13 +256,9 @@ def intervals(
     """One model's metrics with their bootstrap intervals (no baseline to pair with)."""
     scorer = _Scorer(rows, predictions)
     points = {name: float(v[0]) for name, v in scorer.scores(_all_rows(len(rows.truth))).items()}
-    samples: dict[str, list[np.ndarray]] = {name: [] for name in points}
-    for weights in _weight_batches(len(rows.truth), resamples, seed):
-        for name, values in scorer.scores(weights).items():
-            samples[name].append(values)
+    samples = _resampled(scorer.scores, len(rows.truth), resamples, seed)
     return {
-        name: _interval(points[name], np.concatenate(samples[name]), confidence)
-        for name in metric_names(rows.task)
+        name: _interval(points[name], samples[name], confidence) for name in metric_names(rows.task)
     }
 
 
@@ -276,17 +278,16 @@ def paired(
     scorers = _Scorer(rows, baseline), _Scorer(rows, candidate)
     everything = _all_rows(len(rows.truth))
     base_point, cand_point = (s.scores(everything) for s in scorers)
-    deltas: dict[str, list[np.ndarray]] = {name: [] for name in base_point}
-    for weights in _weight_batches(len(rows.truth), resamples, seed):
+
+    def change(weights: np.ndarray) -> dict[str, np.ndarray]:
         base, cand = (s.scores(weights) for s in scorers)
-        for name in deltas:
-            deltas[name].append(cand[name] - base[name])
+        return {name: cand[name] - base[name] for name in base}
+
+    deltas = _resampled(change, len(rows.truth), resamples, seed)
     result = {}
     for name in metric_names(rows.task):
         b, c = float(base_point[name][0]), float(cand_point[name][0])
-        result[name] = Difference(
-            name, b, c, _interval(c - b, np.concatenate(deltas[name]), confidence)
-        )
+        result[name] = Difference(name, b, c, _interval(c - b, deltas[name], confidence))
     return result
 
 
