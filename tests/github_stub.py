@@ -195,6 +195,8 @@ class StubHandler(BaseHTTPRequestHandler):
             return None
         if not self.authorised():
             return None
+        if urlsplit(self.path).path.removeprefix("/api") == "/graphql":
+            return self.answer_graphql()
         routed = self.route()
         if routed is None:
             return self.reply(404, {"message": "Not Found"})
@@ -262,6 +264,17 @@ class StubHandler(BaseHTTPRequestHandler):
         return self.reply(404, {"message": "Not Found"})
 
 
+    def answer_graphql(self):
+        """gh's GraphQL calls (see `graphql` below); an unknown one is an error naming it."""
+        request = self.payload()
+        query, variables = request.get("query", ""), request.get("variables") or {}
+        with self.server.lock:
+            data = graphql(self.server, query, variables)
+        if data is None:
+            first = " ".join(query.split())[:300]
+            return self.reply(200, {"data": None, "errors": [{"message": f"stub: {first}"}]})
+        return self.reply(200, {"data": data})
+
 # The real CML CLI: a ready build of 0.20.6 (see shared/tools/README.md) named by CML_TARBALL,
 # or next to this checkout, or next to the checkout this one was cloned from (CI runs in a
 # fresh clone); else a `cml` on PATH.
@@ -317,3 +330,65 @@ def self_signed(folder: Path) -> tuple[ssl.SSLContext, Path]:
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.load_cert_chain(cert, key)
     return context, cert
+
+
+# -- GraphQL: what gh (the alert job's `gh issue list/create/comment`) asks -----------------
+
+ISSUE_FIELDS = ["id", "number", "title", "body", "state", "stateReason", "url", "labels",
+                "author", "createdAt", "updatedAt", "closed", "comments"]  # fmt: skip
+
+
+def graphql(server: StubGitHub, query: str, variables: dict) -> dict | None:
+    """The answer to one of the GraphQL operations gh 2.x sends for issues, or None."""
+    owner, name = server.repo.split("/")
+    repository = {"id": "R_1", "name": name, "owner": {"login": owner},
+                  "hasIssuesEnabled": True, "description": "", "hasWikiEnabled": False,
+                  "viewerPermission": "WRITE", "defaultBranchRef": {"name": "main"},
+                  "parent": None, "mergeCommitAllowed": True, "rebaseMergeAllowed": True,
+                  "squashMergeAllowed": True}  # fmt: skip
+
+    def node(issue: dict) -> dict:
+        return {"__typename": "Issue", "id": f"I_{issue['number']}", "number": issue["number"],
+                "title": issue["title"], "body": issue["body"], "url": issue["html_url"],
+                "state": issue["state"].upper(),
+                "labels": {"nodes": [{"name": label["name"]} for label in issue["labels"]],
+                           "totalCount": len(issue["labels"])}}  # fmt: skip
+
+    if "__type(name: \"Issue\")" in query:
+        return {"Issue": {"fields": [{"name": field} for field in ISSUE_FIELDS]}}
+    if "query RepositoryInfo" in query:
+        return {"repository": repository}
+    if "query IssueByNumber" in query:
+        for issue in server.issues:
+            if issue["number"] == variables["number"]:
+                return {"repository": {"hasIssuesEnabled": True, "issue": node(issue)}}
+        return {"repository": {"hasIssuesEnabled": True, "issue": None}}
+    if "query IssueSearch" in query:  # `gh issue list --label`: a search
+        terms = variables["query"].split()
+        state = next((t.split(":", 1)[1] for t in terms if t.startswith("state:")), "open")
+        wanted = {t.split(":", 1)[1].strip('"') for t in terms if t.startswith("label:")}
+        found = [node(issue) for issue in server.issues if issue["state"] == state
+                 and wanted <= {label["name"] for label in issue["labels"]}]  # fmt: skip
+        found = found[: variables.get("limit") or len(found)]
+        return {"repository": {"hasIssuesEnabled": True},
+                "search": {"issueCount": len(found), "nodes": found,
+                           "pageInfo": {"hasNextPage": False, "endCursor": None}}}  # fmt: skip
+    if "query RepositoryResolveMetadataIDs" in query:  # label names to ids
+        aliases = re.findall(r'(\w+): label\(name:"([^"]+)"\)', query)
+        return {"repository": {alias: {"id": f"L_{label}", "name": label}
+                               for alias, label in aliases if label in server.labels}}
+    if "mutation IssueCreate" in query:
+        given = variables["input"]
+        number = server.next_number()
+        issue = {"id": server.new_id(), "number": number, "state": "open",
+                 "title": given.get("title", ""), "body": given.get("body", ""),
+                 "labels": [{"name": label.removeprefix("L_")}
+                            for label in given.get("labelIds") or []],
+                 "html_url": f"{server.url}/{server.repo}/issues/{number}"}  # fmt: skip
+        server.issues.append(issue)
+        return {"createIssue": {"issue": node(issue)}}
+    if "mutation CommentCreate" in query:
+        given = variables["input"]
+        comment = server.add(given["body"], int(given["subjectId"].removeprefix("I_")), BOT)
+        return {"addComment": {"commentEdge": {"node": {"url": comment["html_url"]}}}}
+    return None
