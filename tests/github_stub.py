@@ -263,7 +263,6 @@ class StubHandler(BaseHTTPRequestHandler):
                         return self.reply(200, item)
         return self.reply(404, {"message": "Not Found"})
 
-
     def answer_graphql(self):
         """gh's GraphQL calls (see `graphql` below); an unknown one is an error naming it."""
         request = self.payload()
@@ -274,6 +273,7 @@ class StubHandler(BaseHTTPRequestHandler):
             first = " ".join(query.split())[:300]
             return self.reply(200, {"data": None, "errors": [{"message": f"stub: {first}"}]})
         return self.reply(200, {"data": data})
+
 
 # The real CML CLI: a ready build of 0.20.6 (see shared/tools/README.md) named by CML_TARBALL,
 # or next to this checkout, or next to the checkout this one was cloned from (CI runs in a
@@ -354,7 +354,7 @@ def graphql(server: StubGitHub, query: str, variables: dict) -> dict | None:
                 "labels": {"nodes": [{"name": label["name"]} for label in issue["labels"]],
                            "totalCount": len(issue["labels"])}}  # fmt: skip
 
-    if "__type(name: \"Issue\")" in query:
+    if '__type(name: "Issue")' in query:
         return {"Issue": {"fields": [{"name": field} for field in ISSUE_FIELDS]}}
     if "query RepositoryInfo" in query:
         return {"repository": repository}
@@ -375,8 +375,13 @@ def graphql(server: StubGitHub, query: str, variables: dict) -> dict | None:
                            "pageInfo": {"hasNextPage": False, "endCursor": None}}}  # fmt: skip
     if "query RepositoryResolveMetadataIDs" in query:  # label names to ids
         aliases = re.findall(r'(\w+): label\(name:"([^"]+)"\)', query)
-        return {"repository": {alias: {"id": f"L_{label}", "name": label}
-                               for alias, label in aliases if label in server.labels}}
+        return {
+            "repository": {
+                alias: {"id": f"L_{label}", "name": label}
+                for alias, label in aliases
+                if label in server.labels
+            }
+        }
     if "mutation IssueCreate" in query:
         given = variables["input"]
         number = server.next_number()

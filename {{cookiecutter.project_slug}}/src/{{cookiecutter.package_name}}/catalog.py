@@ -79,6 +79,14 @@ TOOLS: dict[str, Command] = _by_name(
         "kfp",
         "the pipeline on Kubeflow Pipelines: compile its IR YAML, run it locally, or submit it",
     ),
+    _tool(
+        "push-branch",
+        "commit this run's changes to a branch, force-push it, update its open pull request",
+    ),
+    _tool(
+        "template-check",
+        "is the template in .cruft.json ahead, current, or out of reach from here (no error)",
+    ),
 )
 COMMANDS: dict[str, Command] = {**STAGES, **TOOLS}
 PACKAGE = __package__ or ""

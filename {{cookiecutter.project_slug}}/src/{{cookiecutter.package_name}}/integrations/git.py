@@ -8,6 +8,7 @@ and nothing else: a shallow CI clone works once the baseline branch is fetched
 
 from __future__ import annotations
 
+import os
 import subprocess
 from pathlib import Path
 
@@ -18,10 +19,19 @@ class GitError(ProjectError):
     """git is missing, the checkout is not a clean commit, or a revision is not in the clone."""
 
 
-def git(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    """Run git in `root`; the caller reads the exit code."""
+def git(
+    root: Path, *args: str, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """Run git in `root` (with `env` added to the environment); the caller reads the exit code."""
     try:
-        return subprocess.run(["git", *args], cwd=root, capture_output=True, text=True, check=False)
+        return subprocess.run(
+            ["git", *args],
+            cwd=root,
+            capture_output=True,
+            text=True,
+            check=False,
+            env=None if env is None else {**os.environ, **env},
+        )
     except OSError as error:
         raise GitError(f"git could not run ({error}); install git") from None
 
@@ -95,3 +105,30 @@ def commits_between(root: Path, baseline: str, head: str) -> int | None:
         return None
     counted = git(root, "rev-list", "--count", f"{baseline}..{head}")
     return int(counted.stdout) if counted.returncode == 0 else None
+
+
+def remote_commit(url: str, ref: str | None = None, timeout: float = 60) -> tuple[str | None, str]:
+    """The commit `ref` (default: the remote's HEAD) names in the repository at `url`, by
+    `git ls-remote`, and why not when it cannot be read: (commit, "") or (None, reason)."""
+    wanted = ref or "HEAD"
+    try:
+        done = subprocess.run(
+            ["git", "ls-remote", "--", url, wanted],
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=timeout,
+            env={**os.environ, "GIT_TERMINAL_PROMPT": "0"},
+        )
+    except OSError as error:
+        return None, f"git could not run ({error})"
+    except subprocess.TimeoutExpired:
+        return None, f"no answer in {timeout:.0f} s"
+    if done.returncode != 0:
+        lines = [line for line in done.stderr.splitlines() if line.strip()]
+        return None, (lines[0] if lines else f"git ls-remote exited {done.returncode}").strip()
+    for line in done.stdout.splitlines():
+        commit, _, name = line.partition("\t")
+        if name in (wanted, f"refs/heads/{wanted}", f"refs/tags/{wanted}"):
+            return commit, ""
+    return None, f"it has no branch or tag {wanted!r}"

@@ -11,7 +11,7 @@ import os
 import re
 import urllib.error
 import urllib.request
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -119,6 +119,44 @@ def refusal(pull_request: PullRequest, status: int | None, detail: str) -> Posti
     return PostingFailed(f"could not post the report on {where}: {what}; {AFTERWORD}")
 
 
+def call_api(
+    api_url: str,
+    token: str,
+    method: str,
+    url: str,
+    payload: dict | None,
+    tolerate: tuple[int, ...],
+    failed: Callable[[int | None, str], ProjectError],
+) -> tuple[Any, str | None]:
+    """One REST call: (the JSON answer, the Link header), or (None, None) for a tolerated
+    status. The token goes only to `api_url`; `failed(status, detail)` makes the error
+    (status None: GitHub was not reached)."""
+    if not url.startswith(api_url + "/"):
+        raise ProjectError(f"refusing to send the token to {url}: not under GITHUB_API_URL")
+    request = urllib.request.Request(
+        url,
+        method=method,
+        data=None if payload is None else json.dumps(payload).encode("utf-8"),
+        headers={
+            "Accept": "application/vnd.github+json",
+            "Authorization": f"Bearer {token}",
+            "Content-Type": "application/json",
+            "User-Agent": "mlops-report",
+            "X-GitHub-Api-Version": "2022-11-28",
+        },
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=TIMEOUT_SECONDS) as response:
+            return json.loads(response.read() or b"null"), response.headers.get("Link")
+    except urllib.error.HTTPError as error:
+        if error.code in tolerate:
+            return None, None
+        raise failed(error.code, f"{method}: {_error_message(error)}") from None
+    except (urllib.error.URLError, TimeoutError, OSError) as error:
+        reason = getattr(error, "reason", error)
+        raise failed(None, f"{method} {url}: {reason}") from None
+
+
 class GitHub:
     """The three REST calls the poster needs, with the token sent only to the API host."""
 
@@ -128,30 +166,10 @@ class GitHub:
     def _request(
         self, method: str, url: str, payload: dict | None = None, tolerate: tuple[int, ...] = ()
     ):
-        if not url.startswith(self.pr.api_url + "/"):
-            raise ProjectError(f"refusing to send the token to {url}: not under GITHUB_API_URL")
-        request = urllib.request.Request(
-            url,
-            method=method,
-            data=None if payload is None else json.dumps(payload).encode("utf-8"),
-            headers={
-                "Accept": "application/vnd.github+json",
-                "Authorization": f"Bearer {self.pr.token}",
-                "Content-Type": "application/json",
-                "User-Agent": "mlops-report",
-                "X-GitHub-Api-Version": "2022-11-28",
-            },
-        )
-        try:
-            with urllib.request.urlopen(request, timeout=TIMEOUT_SECONDS) as response:
-                return json.loads(response.read() or b"null"), response.headers.get("Link")
-        except urllib.error.HTTPError as error:
-            if error.code in tolerate:
-                return None, None
-            raise refusal(self.pr, error.code, f"{method}: {_error_message(error)}") from None
-        except (urllib.error.URLError, TimeoutError, OSError) as error:
-            reason = getattr(error, "reason", error)
-            raise refusal(self.pr, None, f"{method} {url}: {reason}") from None
+        def failed(status: int | None, detail: str) -> PostingFailed:
+            return refusal(self.pr, status, detail)
+
+        return call_api(self.pr.api_url, self.pr.token, method, url, payload, tolerate, failed)
 
     def identity(self, env: Mapping[str, str]) -> str:
         """The login this token comments as.
