@@ -405,8 +405,14 @@ def test_retrain_pull_request_is_opened_by_the_chosen_reporter(tmp_path, reporte
     assert runs.index("uv run dvc repro") < runs.index("uv run dvc push")
     if reporter == "cml":
         assert "cml pr create" in runs and "create-pull-request" not in uses
-        [create] = [step["run"] for step in steps if "cml pr create" in step.get("run", "")]
-        assert create.split()[-1] == "."
+        # Each run's results replace the branch and its pull request's report
+        # (push-branch); CML opens the pull request only from what that pushed.
+        [push] = [step for step in steps if "mlops push-branch" in step.get("run", "")]
+        [create] = [step for step in steps if "cml pr create" in step.get("run", "")]
+        assert steps.index(push) < steps.index(create)
+        assert "--branch retrain/scheduled" in push["run"] and "report.md" in push["run"]
+        assert create["if"] == f"steps.{push['id']}.outputs.pushed == 'true'"
+        assert create["run"].split()[-1] != "."  # no paths: CML commits nothing itself
     else:
         assert "create-pull-request" in uses and "cml" not in runs
         [create] = [step for step in steps if "create-pull-request" in step.get("uses", "")]

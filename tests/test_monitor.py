@@ -36,13 +36,17 @@ LAND_NEW_DATA = textwrap.dedent("""
 def workflow_commands(project: Path, job: str) -> list[str]:
     """The project commands (`uv run ...`) of one job of the baked retrain workflow.
 
-    Steps that talk to GitHub (installing CML, opening the pull request) are left
-    out: the test plays their part with git.
+    Steps that talk to GitHub (installing CML, pushing the branch and opening the pull
+    request) are left out: the test plays their part with git.
     """
     workflow = yaml.safe_load((project / ".github/workflows/retrain.yaml").read_text())
     commands = [step["run"].strip() for step in workflow["jobs"][job]["steps"] if "run" in step]
     assert commands[0] == "uv sync --locked"  # the project is installed already
-    return [c.removeprefix("uv run ") for c in commands[1:] if c.startswith("uv run ")]
+    return [
+        c.removeprefix("uv run ")
+        for c in commands[1:]
+        if c.startswith("uv run ") and not c.startswith("uv run mlops push-branch")
+    ]
 
 
 @pytest.fixture(scope="module")
