@@ -18,6 +18,7 @@ from .conftest import TEMPLATE, bake
 from .github_stub import StubGitHub, self_signed, serving
 from .npm_registry import cml_registry, npm_environment
 from .test_monitor import LAND_NEW_DATA, WRITE_UPSTREAM
+from .test_workflow_runs import WORSE_MODEL, branch_with, gate_failed_the_job, report_comments
 
 pytestmark = pytest.mark.slow
 
@@ -213,6 +214,58 @@ def test_retrain_with_the_cml_poster_updates_its_pull_request_on_a_second_run(wi
         assert len(alert_issues(github)) == 1 and len(github.comments) == 1
     for run in (first, second):
         print(f"retrain (cml) run: {run.seconds:.0f} s")
+
+
+@pytest.fixture(scope="module")
+def cml_results(tmp_path_factory, project_env) -> Repository:
+    """A cml-poster bake whose `main` holds its results, charts published."""
+    work = tmp_path_factory.mktemp("report-cml")
+    project = bake(work, pr_reporter="cml")
+    project_env.install(project)
+    repository = Repository(project, work, project_env)
+    params = project / "params.yaml"
+    params.write_text(
+        params.read_text().replace("publish_images: false", "publish_images: true", 1)
+    )
+    repository.mlops("dvc", "repro")
+    repository.commit("Results of the first run, charts published", push=True)
+    return repository
+
+
+def test_the_pull_request_report_with_the_cml_poster_comments_once_and_the_gate_decides(
+    cml_results, tls
+):
+    """pr-report-cml.yml with charts published (`report.publish_images: true`): the real CML,
+    installed by the workflow's own `npm install`, uploads each chart to the stub's image
+    host; a harmless change passes with one comment, a worse model fails at the gate."""
+    repository = cml_results
+    context, cert = tls
+    workflow = "pr-report-cml.yml"
+    with cml_registry() as registry, serving(StubGitHub(context)) as github:
+        on_the_stub(repository, github, cert)
+        npm, npm_bin = npm_environment(registry, repository.work)
+        repository.env.update(npm, CML_ASSET_URL=f"{github.url}/asset")
+        repository.extra_path.append(npm_bin)
+
+        branch_with(repository, "harmless", {"README.md": ("# ", "# Harmless: ")})
+        harmless = repository.act(
+            "pull_request", workflow, repository.pull_request_event(5, "harmless")
+        )
+        assert harmless.returncode == 0, harmless.failed_because()
+        [comment] = report_comments(github, 5)
+        assert "Quality gate passed" in comment["body"]
+        assert "Reproduced: `dvc repro`" in comment["body"]
+        assert github.assets and all(a.startswith(b"\x89PNG") for a in github.assets)
+        assert f"{github.url}/assets/" in comment["body"]  # the charts CML uploaded
+
+        branch_with(repository, "worse", WORSE_MODEL)
+        worse = repository.act("pull_request", workflow, repository.pull_request_event(6, "worse"))
+        assert gate_failed_the_job(worse), worse.failed_because()
+        [failed] = report_comments(github, 6)
+        assert "Quality gate failed" in failed["body"]
+    repository.checkout("main")
+    for run in (harmless, worse):
+        print(f"pr-report (cml) run: {run.seconds:.0f} s")
 
 
 TEMPLATE_UPDATE = "template-update.yml"
