@@ -24,7 +24,7 @@ CI_JOBS = {"pre-commit hooks", "unit tests", "pipeline, params and suites agree"
 def repository(tmp_path_factory, project_env) -> Repository:
     """A default bake (classification, built-in poster, local storage) with a history."""
     work = tmp_path_factory.mktemp("runs")
-    project = bake(work, pr_reporter="builtin")
+    project = bake(work, report_poster="builtin")
     project_env.install(project)
     return Repository(project, work, project_env)
 
@@ -124,9 +124,9 @@ def gate_failed_the_job(run) -> bool:
 
 @pytest.mark.slow
 def test_the_pull_request_report_comments_once_and_the_gate_decides(with_results):
-    """pr-report-builtin.yml on pull requests against main with committed results."""
+    """report.yml on pull requests against main with committed results."""
     repository = with_results
-    workflow = "pr-report-builtin.yml"
+    workflow = "report.yml"
     with serving(StubGitHub()) as github:
         repository.env.update(GITHUB_API_URL=github.url)
 
@@ -178,7 +178,7 @@ def test_the_pull_request_report_comments_once_and_the_gate_decides(with_results
         assert "Quality gate failed" in forked.summaries.get("Report and quality gate", "")
     repository.checkout("main")
     for run in (first, second, worse, looser, forked):
-        print(f"pr-report run: {run.seconds:.0f} s")
+        print(f"report run: {run.seconds:.0f} s")
 
 
 @pytest.mark.slow
@@ -187,10 +187,10 @@ def test_the_harness_runs_the_file_not_the_commands(with_results):
     (`steps.report.outcome`) reads a step that no longer exists: the same worse model now
     passes, so the assertion the report flow makes fails. The harness tests the wiring."""
     repository = with_results
-    original = repository.path / ".github" / "workflows" / "pr-report-builtin.yml"
+    original = repository.path / ".github" / "workflows" / "report.yml"
     text = original.read_text(encoding="utf-8")
     assert text.count("id: report\n") == 1 and "steps.report.outcome" in text
-    mutant = repository.work / "pr-report-mutant.yml"
+    mutant = repository.work / "report-mutant.yml"
     mutant.write_text(text.replace("id: report\n", "id: built\n"), encoding="utf-8")
     if repository.git("branch", "--list", "worse"):
         repository.checkout("worse")
