@@ -103,7 +103,9 @@ def alert_issues(github: StubGitHub) -> list[dict]:
 
 @pytest.fixture(scope="module")
 def builtin(tmp_path_factory, project_env) -> tuple[Repository, Upstream]:
-    return prepared(tmp_path_factory.mktemp("retrain-builtin"), project_env, pr_reporter="builtin")
+    return prepared(
+        tmp_path_factory.mktemp("retrain-builtin"), project_env, report_poster="builtin"
+    )
 
 
 def test_retrain_alerts_once_and_proposes_one_pull_request_builtin(builtin, tls):
@@ -165,7 +167,7 @@ def test_retrain_alerts_once_and_proposes_one_pull_request_builtin(builtin, tls)
 
 @pytest.fixture(scope="module")
 def with_cml(tmp_path_factory, project_env) -> tuple[Repository, Upstream]:
-    return prepared(tmp_path_factory.mktemp("retrain-cml"), project_env, pr_reporter="cml")
+    return prepared(tmp_path_factory.mktemp("retrain-cml"), project_env, report_poster="cml")
 
 
 def test_retrain_with_the_cml_poster_updates_its_pull_request_on_a_second_run(with_cml, tls):
@@ -220,7 +222,7 @@ def test_retrain_with_the_cml_poster_updates_its_pull_request_on_a_second_run(wi
 def cml_results(tmp_path_factory, project_env) -> Repository:
     """A cml-poster bake whose `main` holds its results, charts published."""
     work = tmp_path_factory.mktemp("report-cml")
-    project = bake(work, pr_reporter="cml")
+    project = bake(work, report_poster="cml")
     project_env.install(project)
     repository = Repository(project, work, project_env)
     params = project / "params.yaml"
@@ -235,12 +237,13 @@ def cml_results(tmp_path_factory, project_env) -> Repository:
 def test_the_pull_request_report_with_the_cml_poster_comments_once_and_the_gate_decides(
     cml_results, tls
 ):
-    """pr-report-cml.yml with charts published (`report.publish_images: true`): the real CML,
-    installed by the workflow's own `npm install`, uploads each chart to the stub's image
-    host; a harmless change passes with one comment, a worse model fails at the gate."""
+    """report.yml of a cml-poster bake, charts published (`report.publish_images: true`):
+    the real CML, installed by the workflow's own `npm install`, uploads each chart to the
+    stub's image host; a harmless change passes with one comment, a worse model fails at
+    the gate."""
     repository = cml_results
     context, cert = tls
-    workflow = "pr-report-cml.yml"
+    workflow = "report.yml"
     with cml_registry() as registry, serving(StubGitHub(context)) as github:
         on_the_stub(repository, github, cert)
         npm, npm_bin = npm_environment(registry, repository.work)
@@ -277,7 +280,7 @@ def plain(tmp_path_factory, project_env) -> Repository:
     """A bake as it comes, with its history: the template-update workflow needs no results
     (its runner installs the locked environment from uv's cache, warm from the others)."""
     work = tmp_path_factory.mktemp("template-update")
-    return Repository(bake(work, pr_reporter="builtin"), work, project_env)
+    return Repository(bake(work, report_poster="builtin"), work, project_env)
 
 
 def test_template_update_proposes_a_moved_template_and_skips_one_out_of_reach(plain, tls):
