@@ -210,8 +210,10 @@ class StubHandler(BaseHTTPRequestHandler):
                 return self.reply(201, server.add(body["body"], int(match[1]), BOT))
             if path == "labels":
                 if body["name"] in server.labels:
+                    # As GitHub answers: gh's `label create --force` reads the field.
                     return self.reply(422, {"message": "Validation Failed",
-                                            "errors": [{"code": "already_exists"}]})  # fmt: skip
+                                            "errors": [{"resource": "Label", "field": "name",
+                                                        "code": "already_exists"}]})  # fmt: skip
                 server.labels[body["name"]] = {"id": server.new_id(), **body}
                 return self.reply(201, server.labels[body["name"]])
             if path == "issues":
