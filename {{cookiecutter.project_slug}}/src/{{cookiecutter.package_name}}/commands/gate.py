@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import argparse
 import sys
+from dataclasses import dataclass
+from pathlib import Path
 
 from ..core.report import comparisons, reproduction_failure, rules_note, verdict
 from ..params import Params
@@ -24,8 +26,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_workspace_argument(parser)
 
 
-def run(params: Params, args: argparse.Namespace) -> int:
-    inputs = judged_inputs(params, args)
+@dataclass(frozen=True)
+class Options:
+    baseline: str | None = None
+    workspace: Path | None = None
+
+
+def run(params: Params, options: Options) -> int:
+    inputs = judged_inputs(params, options.baseline, options.workspace)
     passed, first_line = verdict(inputs)
     print(first_line.removeprefix("## "))
     base = inputs.baseline.label

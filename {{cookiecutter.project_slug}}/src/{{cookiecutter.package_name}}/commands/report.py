@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -66,6 +66,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--output", type=Path, help="markdown file to write (default: paths.report)"
     )
     add_workspace_argument(parser)
+
+
+@dataclass(frozen=True)
+class Options:
+    baseline: str | None = None
+    output: Path | None = None
+    workspace: Path | None = None
 
 
 def add_workspace_argument(parser: argparse.ArgumentParser) -> None:
@@ -292,12 +299,11 @@ def _mlflow_store(params: Params) -> str:
     return uri
 
 
-def judged_inputs(params: Params, args: argparse.Namespace) -> Inputs:
+def judged_inputs(params: Params, baseline: str | None, workspace: Path | None) -> Inputs:
     """What `report` and `gate` judge: this checkout's results, or with --workspace the
     pull request's results scored by this checkout's code (see `trusted_evaluation`)."""
-    workspace = getattr(args, "workspace", None)
     if workspace is None:
-        return gather(params, getattr(args, "baseline", None))
+        return gather(params, baseline)
     settings = Path(workspace) / DEFAULT_PARAMS_FILE
     if not settings.is_file():
         raise DataError(
@@ -306,9 +312,7 @@ def judged_inputs(params: Params, args: argparse.Namespace) -> Inputs:
         )
     branch = load_params(settings)
     commit, _ = git.git_state(params.root)
-    inputs = gather(
-        branch, getattr(args, "baseline", None) or commit or params.report.baseline, params.root
-    )
+    inputs = gather(branch, baseline or commit or params.report.baseline, params.root)
     if commit is not None:
         # The baseline is this checkout's commit; name it as params.yaml does.
         inputs = replace(inputs, baseline=replace(inputs.baseline, label=params.report.baseline))
@@ -354,9 +358,9 @@ def trusted_evaluation(trusted: Params, branch: Params, inputs: Inputs) -> Input
     )
 
 
-def run(params: Params, args: argparse.Namespace) -> int:
-    inputs = judged_inputs(params, args)
-    output = Path(getattr(args, "output", None) or params.paths.report)
+def run(params: Params, options: Options) -> int:
+    inputs = judged_inputs(params, options.baseline, options.workspace)
+    output = Path(options.output or params.paths.report)
     judged = comparisons(inputs) or [
         Comparison(name, None, value, NEW, inputs.rules.get(name))
         for name, value in (inputs.branch.metrics or {}).items()

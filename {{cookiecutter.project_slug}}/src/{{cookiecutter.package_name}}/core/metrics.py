@@ -120,7 +120,7 @@ def confusion_counts(y_true, y_pred) -> list[dict]:
             "predicted": str(_label(labels[cell % width])),
             "count": int(counts[cell]),
         }
-        for cell in np.flatnonzero(counts)
+        for cell in np.flatnonzero(counts).tolist()
     ]
 
 

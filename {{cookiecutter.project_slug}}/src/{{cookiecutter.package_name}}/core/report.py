@@ -348,6 +348,28 @@ def judging_section(inputs: Inputs) -> list[str]:
     return lines
 
 
+def _trusted_rows(
+    scored: dict[str, float], own: dict[str, float]
+) -> tuple[list[list[str]], list[str]]:
+    """A table row per metric (judged, the branch's own, difference), and the metrics
+    on which the two evaluations differ."""
+    rows, different = [], []
+    for name in sorted(set(scored) | set(own), key=lambda n: (n not in scored, n)):
+        mine, theirs = scored.get(name), own.get(name)
+        delta = None if mine is None or theirs is None else theirs - mine
+        if delta != 0:
+            different.append(name)
+        rows.append(
+            [
+                name,
+                format_value(mine) if mine is not None else "n/a",
+                format_value(theirs) if theirs is not None else "n/a",
+                _signed(delta),
+            ]
+        )
+    return rows, different
+
+
 def trusted_section(inputs: Inputs) -> list[str]:
     """Who scored the figures the gate judges, on which rows, against the branch's own."""
     trusted = inputs.trusted
@@ -372,22 +394,7 @@ def trusted_section(inputs: Inputs) -> list[str]:
             f"> [!WARNING]\n> The test sets differ: the branch's split or data give other test "
             f"rows than `{base}`'s, so the comparison uses `{base}`'s test rows.",
         ]
-    own = trusted.own_metrics or {}
-    scored = inputs.branch.metrics or {}
-    rows, different = [], []
-    for name in sorted(set(scored) | set(own), key=lambda n: (n not in scored, n)):
-        mine, theirs = scored.get(name), own.get(name)
-        delta = None if mine is None or theirs is None else theirs - mine
-        if delta != 0:
-            different.append(name)
-        rows.append(
-            [
-                name,
-                format_value(mine) if mine is not None else "n/a",
-                format_value(theirs) if theirs is not None else "n/a",
-                _signed(delta),
-            ]
-        )
+    rows, different = _trusted_rows(inputs.branch.metrics or {}, trusted.own_metrics or {})
     lines += [
         "",
         table(
@@ -681,6 +688,15 @@ def provenance_section(inputs: Inputs) -> list[str]:
         f"- Commits: branch {branch} against `{cell(inputs.baseline.label)}` "
         f"{_short(inputs.baseline.commit)}{ahead}.",
     ]
+    reproduction = _reproduction_line(inputs)
+    if reproduction:
+        lines.append(reproduction)
+    lines.append(_mlflow_line(inputs))
+    return lines
+
+
+def _reproduction_line(inputs: Inputs) -> str | None:
+    """Whether the workspace's results are what the branch's dvc.lock records."""
     where, whose = ("in CI", "CI's") if inputs.in_ci else ("here", "this workspace's")
     differences: dict[str, list[str]] = {}
     for stage, path in inputs.lock_differences:
@@ -692,59 +708,56 @@ def provenance_section(inputs: Inputs) -> list[str]:
         for stage, paths in differences.items()
     )
     if inputs.committed_lock is False:
-        lines.append(
+        return (
             f"- Reproduction: the branch commits no `dvc.lock`, so {whose} results are "
             "checked against nothing; commit `dvc.lock` and the metrics."
         )
-    elif inputs.in_ci and inputs.committed_lock and not inputs.metrics_recomputed:
-        lines.append(f"- Not reproduced: {reproduction_failure(inputs)}.")
-    elif (
-        inputs.committed_lock
-        and not differences
-        and inputs.metrics_reproduced
-        and not inputs.mlflow_run_new
-    ):
+    if not inputs.committed_lock:
+        return None
+    if inputs.in_ci and not inputs.metrics_recomputed:
+        return f"- Not reproduced: {reproduction_failure(inputs)}."
+    if not differences and inputs.metrics_reproduced and not inputs.mlflow_run_new:
         # Nothing ran here (evaluate records a new MLflow run each time it runs): the
         # outputs match dvc.lock, but they are the committed ones, not reproduced ones.
-        lines.append(
+        return (
             f"- Not reproduced {where}: the outputs match the branch's committed `dvc.lock`, "
             "but they are the committed ones (no stage ran after the commit); "
             "`dvc repro --force` reruns every stage to check them."
         )
-    elif inputs.committed_lock and not differences and inputs.metrics_reproduced:
-        lines.append(
+    if not differences and inputs.metrics_reproduced:
+        return (
             f"- Reproduced: `dvc repro` {where} gave the branch's committed `dvc.lock` and "
             "metrics exactly."
         )
-    elif inputs.committed_lock and inputs.metrics_reproduced:
-        lines.append(
+    if inputs.metrics_reproduced:
+        return (
             f"- Reproduced the metrics, not every byte: `dvc repro` {where} gave the committed "
             f"metrics exactly, but `dvc.lock` differs in {named} (another CPU's floating "
             "point can do that)."
         )
-    elif inputs.committed_lock:
-        lines.append(
-            f"- Not reproduced: {whose} results differ from the branch's commit in "
-            f"{named or 'the metrics'}; run `dvc repro` and commit `dvc.lock` and the "
-            "metrics, or find what is not deterministic."
-        )
+    return (
+        f"- Not reproduced: {whose} results differ from the branch's commit in "
+        f"{named or 'the metrics'}; run `dvc repro` and commit `dvc.lock` and the "
+        "metrics, or find what is not deterministic."
+    )
+
+
+def _mlflow_line(inputs: Inputs) -> str:
+    """Where the branch's MLflow training run is, and whether it outlives the CI runner."""
     run = inputs.mlflow_run or {}
-    if run.get("run_id"):
-        described = (
-            f"- MLflow run {code(run['run_id'])} (experiment {code(run.get('experiment', '?'))})"
+    if not run.get("run_id"):
+        return "- MLflow: no training run recorded in this workspace."
+    described = (
+        f"- MLflow run {code(run['run_id'])} (experiment {code(run.get('experiment', '?'))})"
+    )
+    if inputs.mlflow_local and inputs.in_ci:
+        where = "this CI runner" if inputs.mlflow_run_new else "the machine that ran it"
+        return (
+            f"{described} lives only on {where}: the MLflow store is a local SQLite "
+            "file; set `MLFLOW_TRACKING_URI` to a shared server to keep runs."
         )
-        if inputs.mlflow_local and inputs.in_ci:
-            where = "this CI runner" if inputs.mlflow_run_new else "the machine that ran it"
-            lines.append(
-                f"{described} lives only on {where}: the MLflow store is a local SQLite "
-                "file; set `MLFLOW_TRACKING_URI` to a shared server to keep runs."
-            )
-        else:
-            store = f" in {code(inputs.mlflow_store)}" if inputs.mlflow_store else ""
-            lines.append(f"{described}{store}.")
-    else:
-        lines.append("- MLflow: no training run recorded in this workspace.")
-    return lines
+    store = f" in {code(inputs.mlflow_store)}" if inputs.mlflow_store else ""
+    return f"{described}{store}."
 
 
 def render(inputs: Inputs) -> str:

@@ -16,7 +16,7 @@ from ..io import atomic_path, read_features, read_table, shown, write_json
 from ..params import Params
 
 
-def run(params: Params, args: object = None) -> None:
+def run(params: Params) -> None:
     paths = params.paths
     assessment = evaluate(
         paths.test,
