@@ -30,8 +30,8 @@ from typing import TYPE_CHECKING
 
 from ..core.release import (
     PROMOTED_TAG,
-    Champion,
     STAGING_CHECKS_TAG,
+    Champion,
     Release,
     broken_problem,
     champion_verdict,
