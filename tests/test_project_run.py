@@ -50,8 +50,11 @@ def test_baked_project_tests_pipeline_and_tracking(installed_project, project_en
     project = installed_project(task=task, report_poster=poster)
     assert yaml.safe_load((project / "params.yaml").read_text())["report"]["poster"] == poster
 
-    tests = project_env.run(["pytest", "-q", "-p", "no:cacheprovider"], cwd=project)
-    assert " passed" in tests.stdout and "failed" not in tests.stdout
+    if (task, reporter) != ("classification", "builtin"):
+        # That pairing's unit tests run in tests/test_workflow_runs.py, under act, as the
+        # checks workflow runs them: the suite is the longest step, so it runs once per bake.
+        tests = project_env.run(["pytest", "-q", "-p", "no:cacheprovider"], cwd=project)
+        assert " passed" in tests.stdout and "failed" not in tests.stdout
 
     first = project_env.run(["dvc", "repro"], cwd=project)
     for stage in ("ingest", "validate", "split", "train", "evaluate"):

@@ -8,6 +8,8 @@ commands (the unit tests, the pipeline). One bake per module, installed once.
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from .act_harness import Repository
@@ -49,10 +51,15 @@ def test_ci_passes_on_push_and_all_green_fails_on_a_failing_unit_test(repository
             "def test_broken():\n    assert 1 + 1 == 3\n", encoding="utf-8"
         )
         repository.commit("A failing unit test", push=True)
+        # The push above ran the whole suite; here pytest's own PYTEST_ADDOPTS narrows the
+        # `unit tests` step (run as written) to the new test and one that passes, so the run
+        # shows the failing test fails the job without paying for the suite twice.
+        repository.env["PYTEST_ADDOPTS"] = "-k 'test_broken or test_the_shipped_params_file_loads'"
         proposed = repository.act(
             "pull_request", "ci.yml", repository.pull_request_event(3, "failing-test")
         )
     finally:
+        repository.env.pop("PYTEST_ADDOPTS", None)
         repository.checkout("main")
     assert proposed.returncode != 0
     assert proposed.jobs == {
@@ -62,6 +69,8 @@ def test_ci_passes_on_push_and_all_green_fails_on_a_failing_unit_test(repository
         "all green": "failure",
     }, proposed.failed_because()
     assert "test_broken" in proposed.log and "not all green" in proposed.log
+    plain = re.sub(r"\x1b\[[0-9;]*m", "", proposed.log)  # pytest colours its summary
+    assert re.search(r"1 failed, \d+ passed, \d+ deselected", plain), plain[-3000:]
 
 
 @pytest.fixture(scope="module")
