@@ -235,8 +235,9 @@ def gather(params: Params, revision: str | None, judging_root: Path | None = Non
         ),
         suite_diff=suite_changes(params, base),
         **reproduction(params, branch),
+        evaluated_here=evaluated_here(params),
         in_ci=in_actions(),
-        **where_the_run_lives(params),
+        mlflow_local=store.is_local_store(store.tracking_uri(params)),
         data_set_changes=data_set_changes(params, base),
         baseline_rules=committed,
         judging_changes=judging_changes(
@@ -261,27 +262,23 @@ def reproduction(params: Params, branch: Snapshot) -> dict[str, Any]:
     committed_metrics = (
         None if metrics_text is None else numbers(_parse(metrics_text, metrics_file, "HEAD"))
     )
-    record = params.paths.train_run
-    record_committed = git.show(root, "HEAD", shown(record, root))
-    record_here = record.read_text(encoding="utf-8") if record.is_file() else None
     return {
         "committed_lock": True,
         "lock_differences": tuple(lock_differences(_parse(committed, LOCK_FILE, "HEAD"), current)),
         "metrics_reproduced": committed_metrics is not None and committed_metrics == branch.metrics,
         "metrics_file": metrics_file,
-        # `evaluate` writes a new MLflow run record every time it runs.
-        "metrics_recomputed": record_here is not None and record_here != record_committed,
     }
 
 
-def where_the_run_lives(params: Params) -> dict[str, Any]:
-    """Whether the MLflow store is a local SQLite file, and whether the run record
-    (paths.train_run) was written here rather than checked out."""
-    uri = store.tracking_uri(params)
+def evaluated_here(params: Params) -> bool:
+    """Whether `evaluate` ran in this workspace: it writes a new MLflow run record
+    (paths.train_run) every time it runs, so a record unlike the committed one (or one
+    without a commit to compare with) was written here."""
     record = params.paths.train_run
+    if not record.is_file():
+        return False
     committed = git.show(params.root, "HEAD", shown(record, params.root))
-    here = record.read_text(encoding="utf-8") if record.is_file() else None
-    return {"mlflow_local": store.is_local_store(uri), "mlflow_run_new": here != committed}
+    return record.read_text(encoding="utf-8") != committed
 
 
 def _mlflow_store(params: Params) -> str:

@@ -111,15 +111,16 @@ class Inputs:
     committed_lock: bool | None = None
     lock_differences: tuple[tuple[str, str], ...] = ()
     metrics_reproduced: bool | None = None
-    # The metrics file as params.yaml names it, and whether `evaluate` ran in this
-    # workspace (its MLflow run record is not the committed one): only metrics computed
-    # here and equal to the committed ones are "reproduced".
+    # The metrics file as params.yaml names it.
     metrics_file: str = "metrics.json"
-    metrics_recomputed: bool | None = None
+    # Whether `evaluate` ran in this workspace: its MLflow run record (paths.train_run)
+    # is there and is not the committed one. The one notion of "computed here": only
+    # metrics computed here and equal to the committed ones are "reproduced", and only
+    # a run recorded here lives on this machine.
+    evaluated_here: bool = False
     in_ci: bool = False
-    # The MLflow store is a local SQLite file; the run was recorded here, not committed.
+    # The MLflow store is a local SQLite file.
     mlflow_local: bool = False
-    mlflow_run_new: bool = False
     # How the branch's data set differs from the baseline's (target, suite, features);
     # non-empty: the branch is judged by the floors of the baseline's `gates`.
     data_set_changes: tuple[str, ...] = ()
@@ -175,7 +176,7 @@ def reproduction_failure(inputs: Inputs) -> str | None:
     if not (inputs.in_ci and inputs.committed_lock):
         return None
     name = code(inputs.metrics_file)
-    if not inputs.metrics_recomputed:
+    if not inputs.evaluated_here:
         return (
             f"{name} was not recomputed in this run (`evaluate` was skipped); run "
             "`dvc repro --force --single-item validate evaluate` before the report"
@@ -696,13 +697,13 @@ def provenance_section(inputs: Inputs) -> list[str]:
             f"- Reproduction: the branch commits no `dvc.lock`, so {whose} results are "
             "checked against nothing; commit `dvc.lock` and the metrics."
         )
-    elif inputs.in_ci and inputs.committed_lock and not inputs.metrics_recomputed:
+    elif inputs.in_ci and inputs.committed_lock and not inputs.evaluated_here:
         lines.append(f"- Not reproduced: {reproduction_failure(inputs)}.")
     elif (
         inputs.committed_lock
         and not differences
         and inputs.metrics_reproduced
-        and not inputs.mlflow_run_new
+        and not inputs.evaluated_here
     ):
         # Nothing ran here (evaluate records a new MLflow run each time it runs): the
         # outputs match dvc.lock, but they are the committed ones, not reproduced ones.
@@ -734,7 +735,7 @@ def provenance_section(inputs: Inputs) -> list[str]:
             f"- MLflow run {code(run['run_id'])} (experiment {code(run.get('experiment', '?'))})"
         )
         if inputs.mlflow_local and inputs.in_ci:
-            where = "this CI runner" if inputs.mlflow_run_new else "the machine that ran it"
+            where = "this CI runner" if inputs.evaluated_here else "the machine that ran it"
             lines.append(
                 f"{described} lives only on {where}: the MLflow store is a local SQLite "
                 "file; set `MLFLOW_TRACKING_URI` to a shared server to keep runs."
