@@ -16,13 +16,14 @@ from typing import Any
 
 import yaml
 
+from ..core.anchor import Anchor, Release, best_releases, from_release
 from ..core.charts import draw_pngs
 from ..core.dataset import DataSet, differences
 from ..core.dotted import numbers
 from ..core.gates import NEW, Comparison, MetricRule, judging_rules, rule_changes
 from ..core.report import Inputs, Snapshot, Trusted, changed_params, comparisons, render
 from ..core.suite_diff import SuiteDiff, diff_suites
-from ..errors import DataError
+from ..errors import DataError, ProjectError
 from ..integrations import git, store
 from ..integrations.dvc import (
     LOCK_FILE,
@@ -201,6 +202,84 @@ def split_changes(base: Snapshot, branch: Snapshot) -> tuple[tuple[str, Any, Any
     return tuple((f"split.{key}", before, after) for key, before, after in changed_params(old, new))
 
 
+# How far back `main`'s history is read for the best release (commits that changed the
+# metrics file, newest first).
+RELEASES_READ = 50
+
+
+def releases_on_main(params: Params, base: Snapshot) -> list[Release]:
+    """The metrics each first-parent commit of the baseline committed, newest first, back
+    to the first commit on another data set (whose metrics are not comparable).
+
+    Every merge to `main` is a release (the deploy runs on it), so this history is the
+    release record, the same on a fresh runner as here (the workflow checks out the whole
+    history; a shallow clone gives the baseline alone)."""
+    if base.commit is None or not isinstance(base.params, dict):
+        return []
+    metrics_file = shown(params.paths.metrics, params.root)
+    listed = git.git(
+        params.root,
+        "log",
+        "--first-parent",
+        "--format=%H",
+        f"-n{RELEASES_READ}",
+        base.commit,
+        "--",
+        metrics_file,
+    )
+    data_set = DataSet.from_documents(base.params, _features_at(params, base.commit, base.params))
+    releases = []
+    for commit in listed.stdout.split():
+        settings_text = git.show(params.root, commit, DEFAULT_PARAMS_FILE)
+        metrics_text = git.show(params.root, commit, metrics_file)
+        if settings_text is None or metrics_text is None:
+            break
+        try:
+            settings = yaml.safe_load(settings_text)
+            metrics = numbers(json.loads(metrics_text))
+        except (yaml.YAMLError, json.JSONDecodeError):
+            continue  # a commit with a broken file released nothing comparable
+        if differences(
+            data_set, DataSet.from_documents(settings, _features_at(params, commit, settings))
+        ):
+            break
+        releases.append(Release(f"`{commit[:8]}`", metrics))
+    return releases
+
+
+def production_release(params: Params) -> tuple[Release | None, str | None]:
+    """The version holding the `production` alias and the metrics tagged on it, when a
+    tracking server is configured (`MLFLOW_TRACKING_URI`, not a local file store, which
+    holds no team's releases); else (None, None). An unreachable server gives
+    (None, why), and the repository's record is used instead."""
+    if not os.environ.get(store.TRACKING_ENV) or store.is_local_store(store.tracking_uri(params)):
+        return None, None
+    from ..integrations.registry import Registry, metrics_from_tags
+
+    try:
+        registry = Registry(params)
+        version = registry.holder(params.registry.alias)
+    except ProjectError as error:
+        return None, f"the registry was not usable ({error})"
+    if version is None:
+        return None, f"no version holds `{params.registry.alias}` in the registry"
+    label = f"version {version.version} (`{params.registry.alias}`)"
+    return Release(label, metrics_from_tags(dict(version.tags))), None
+
+
+def release_anchor(
+    params: Params, base: Snapshot, rules: dict[str, MetricRule]
+) -> tuple[Anchor | None, str | None]:
+    """The anchor (see core/anchor.py): production in the registry when one is reachable,
+    else the best release on the baseline's history; and why the registry was not used."""
+    production, why_not = production_release(params)
+    if production is not None:
+        anchor = from_release(production, rules, f"the model in production, {production.label}")
+        if anchor is not None:
+            return anchor, None
+    return best_releases(releases_on_main(params, base), rules), why_not
+
+
 def gather(params: Params, revision: str | None, judging_root: Path | None = None) -> Inputs:
     """Read both sides from git and disk; shared by `mlops report` and `mlops gate`.
 
@@ -221,10 +300,17 @@ def gather(params: Params, revision: str | None, judging_root: Path | None = Non
         else None
     )
     committed = baseline_gates(base)
+    rules = params.gates if committed is None else judging_rules(committed, params.gates)
+    changed_data_set = data_set_changes(params, base)
+    anchor, anchor_note = (
+        (None, None)
+        if changed_data_set or base.metrics is None
+        else release_anchor(params, base, rules)
+    )
     return Inputs(
         baseline=base,
         branch=branch,
-        rules=params.gates if committed is None else judging_rules(committed, params.gates),
+        rules=rules,
         data_path=shown(params.paths.raw, params.root),
         validation=read_optional_json(params.paths.validation),
         mlflow_run=read_optional_json(params.paths.train_run),
@@ -238,7 +324,9 @@ def gather(params: Params, revision: str | None, judging_root: Path | None = Non
         evaluated_here=evaluated_here(params),
         in_ci=in_actions(),
         mlflow_local=store.is_local_store(store.tracking_uri(params)),
-        data_set_changes=data_set_changes(params, base),
+        data_set_changes=changed_data_set,
+        anchor=anchor,
+        anchor_note=anchor_note,
         baseline_rules=committed,
         judging_changes=judging_changes(
             params.root, judging_root or params.root, base.commit, git.git_state(params.root)[0]

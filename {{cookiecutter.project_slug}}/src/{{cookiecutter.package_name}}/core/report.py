@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .anchor import Anchor, against_anchor, anchor_failure, anchor_section
 from .charts import change_chart, values_chart
 from .dotted import flatten
 from .gates import (
@@ -133,6 +134,18 @@ class Inputs:
     # branch changes; and how its `split:` differs (key, old, new).
     judging_changes: tuple[str, ...] = ()
     split_changes: tuple[tuple[str, Any, Any], ...] = ()
+    # The second comparison, against a baseline that does not move with every merge
+    # (core/anchor.py); None when there is none. `anchor_note`: why the registry's
+    # production version is not the anchor although a tracking server is configured.
+    anchor: Anchor | None = None
+    anchor_note: str | None = None
+
+
+def anchor_comparisons(inputs: Inputs) -> list[Comparison]:
+    """The branch against the anchor; empty on a new data set or without an anchor."""
+    if inputs.anchor is None or inputs.data_set_changes or inputs.baseline.metrics is None:
+        return []
+    return against_anchor(inputs.anchor, inputs.branch.metrics or {}, inputs.rules)
 
 
 def comparisons(inputs: Inputs) -> list[Comparison] | None:
@@ -211,6 +224,9 @@ def _verdict(inputs: Inputs) -> tuple[bool, str]:
             if names:
                 reasons.append(f"{names} {why}")
         return False, f"## ❌ Quality gate failed: {' and '.join(reasons)} against {base}"
+    slid = anchor_failure(inputs.anchor, anchor_comparisons(inputs))
+    if slid:
+        return False, f"## ❌ Quality gate failed: {slid}"
     if all(c.verdict == UNCHANGED for c in judged):
         return True, f"## ✅ Quality gate passed: every metric is identical to {base}"
     improved = sum(c.verdict == IMPROVED for c in judged)
@@ -256,7 +272,13 @@ def data_set_section(inputs: Inputs) -> list[str]:
         f"compared with `{base}`'s. Each gated metric is judged by its absolute floor "
         f"(`min`, or `max` when lower is better) in `gates` at `{base}`; a floor the branch "
         "adds or edits applies only once merged. The first deploy of this model needs "
-        "`mlops deploy --new-data-set`.",
+        "`mlops deploy --new-data-set`."
+        + (
+            f" `{base}`'s code scored the model on the branch's own test rows, since "
+            f"`{base}`'s test rows lack the new data set's columns."
+            if inputs.trusted is not None and inputs.trusted.on_branch_rows
+            else ""
+        ),
         "",
         *[f"- {change}" for change in inputs.data_set_changes],
     ]
@@ -748,6 +770,15 @@ def provenance_section(inputs: Inputs) -> list[str]:
     return lines
 
 
+def _anchor_lines(inputs: Inputs) -> list[str]:
+    if inputs.data_set_changes or inputs.baseline.metrics is None:
+        return []
+    lines = anchor_section(inputs.anchor, anchor_comparisons(inputs), inputs.baseline.label)
+    if inputs.anchor_note:
+        lines += ["", f"The registry's production version is not the anchor: {inputs.anchor_note}."]
+    return lines
+
+
 def render(inputs: Inputs) -> str:
     """The whole report; its first line is the verdict."""
     _, first_line = verdict(inputs)
@@ -759,6 +790,7 @@ def render(inputs: Inputs) -> str:
         rules_section(inputs),
         suite_section(inputs),
         metrics_section(inputs),
+        _anchor_lines(inputs),
         [f"![{Path(image).stem}]({image})" for image in inputs.images],
         params_section(inputs),
         data_section(inputs),

@@ -56,7 +56,9 @@ def save_model(pipeline, example, model_dir: Path) -> None:
 
     The same Pipeline gives the same bytes: see `make_reproducible`.
     """
-    signature = accepting_integers(mlflow.models.infer_signature(example, pipeline.predict(example)))
+    signature = accepting_integers(
+        mlflow.models.infer_signature(example, pipeline.predict(example))
+    )
     with atomic_path(model_dir) as staged:
         mlflow.sklearn.save_model(
             pipeline,
@@ -86,7 +88,9 @@ def accepting_integers(signature: ModelSignature) -> ModelSignature:
         else spec
         for spec in signature.inputs.inputs
     ]
-    return ModelSignature(inputs=Schema(columns), outputs=signature.outputs, params=signature.params)
+    return ModelSignature(
+        inputs=Schema(columns), outputs=signature.outputs, params=signature.params
+    )
 
 
 def make_reproducible(model_dir: Path) -> None:
