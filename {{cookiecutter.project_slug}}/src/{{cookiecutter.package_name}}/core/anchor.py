@@ -84,8 +84,11 @@ def anchor_failure(anchor: Anchor | None, judged: list[Comparison]) -> str | Non
     )
 
 
-def anchor_section(anchor: Anchor | None, judged: list[Comparison], base: str) -> list[str]:
-    """The second comparison of the report: the branch against the anchor."""
+def anchor_section(
+    anchor: Anchor | None, judged: list[Comparison], base: str, badges: dict[str, str]
+) -> list[str]:
+    """The second comparison of the report: the branch against the anchor (`badges`: how
+    the report shows each verdict)."""
     if anchor is None:
         return [
             "### Against the anchor",
@@ -93,8 +96,6 @@ def anchor_section(anchor: Anchor | None, judged: list[Comparison], base: str) -
             f"No anchor: no release to compare with besides `{base}` (no registry reachable "
             "and no earlier metrics on its data set).",
         ]
-    from .report import VERDICT_BADGES
-
     rows = [
         [
             c.name,
@@ -102,7 +103,7 @@ def anchor_section(anchor: Anchor | None, judged: list[Comparison], base: str) -
             anchor.holders.get(c.name, "?"),
             f"{c.candidate:.4f}" if c.candidate is not None else "n/a",
             f"{c.delta:+.4f}" if c.delta is not None else "n/a",
-            VERDICT_BADGES.get(c.verdict, c.verdict),
+            badges.get(c.verdict, c.verdict),
         ]
         for c in judged
     ]

@@ -773,7 +773,9 @@ def provenance_section(inputs: Inputs) -> list[str]:
 def _anchor_lines(inputs: Inputs) -> list[str]:
     if inputs.data_set_changes or inputs.baseline.metrics is None:
         return []
-    lines = anchor_section(inputs.anchor, anchor_comparisons(inputs), inputs.baseline.label)
+    lines = anchor_section(
+        inputs.anchor, anchor_comparisons(inputs), inputs.baseline.label, VERDICT_BADGES
+    )
     if inputs.anchor_note:
         lines += ["", f"The registry's production version is not the anchor: {inputs.anchor_note}."]
     return lines
