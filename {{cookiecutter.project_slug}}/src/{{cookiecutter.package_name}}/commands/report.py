@@ -216,7 +216,10 @@ def releases_on_main(params: Params, base: Snapshot) -> list[Release]:
     history; a shallow clone gives the baseline alone)."""
     if base.commit is None or not isinstance(base.params, dict):
         return []
-    metrics_file = shown(params.paths.metrics, params.root)
+    # The baseline's own name for the file: a branch that renames it walks no other history.
+    paths = base.params.get("paths")
+    named = paths.get("metrics") if isinstance(paths, dict) else None
+    metrics_file = named if isinstance(named, str) else shown(params.paths.metrics, params.root)
     listed = git.git(
         params.root,
         "log",
