@@ -48,8 +48,10 @@ def churn_rows(rows, seed):
     return frame
 
 
-@pytest.fixture
-def judged(tmp_path):
+@pytest.fixture(scope="module")
+def judged(tmp_path_factory):
+    """Trained and saved once (saving a model costs seconds); the tests only read it."""
+    tmp_path = tmp_path_factory.mktemp("judge")
     # main: the demo's columns; the branch: a churn data set of its own.
     demo_rows = pd.DataFrame({"mean_radius": [10.0, 20.0], "target": [0, 1]})
     main = side(tmp_path / "main", {}, Features("target", ("mean_radius",), ()), demo_rows)
@@ -93,9 +95,11 @@ def test_main_s_code_scores_a_new_data_set_on_the_branch_s_rows(judged):
 def test_the_floors_fail_a_new_data_set_whose_trusted_scores_are_below_them(judged):
     main, branch, inputs, _ = judged
     raised = {name: {"min": 0.999} for name in ("roc_auc", "f1")}
-    strict = load_params(
-        _rewrite(main.root / "params.yaml", merge(fixture_params(), {"gates": raised}))
-    )
+    # main's settings with higher floors, its test rows where they were.
+    document = merge(fixture_params(), {"gates": raised})
+    document["paths"]["test"] = str(main.paths.test)
+    document["paths"]["features"] = str(main.paths.features)
+    strict = load_params(_rewrite(main.root / "strict" / "params.yaml", document))
     result = trusted_evaluation(
         strict, branch, replace(inputs, rules=strict.gates, baseline_rules=strict.gates)
     )
@@ -112,5 +116,6 @@ def test_main_s_rows_cannot_score_the_new_data_set(judged):
 
 
 def _rewrite(path, document):
+    path.parent.mkdir(exist_ok=True)
     path.write_text(yaml.safe_dump(document))
     return path
