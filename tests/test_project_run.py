@@ -50,7 +50,7 @@ def test_baked_project_tests_pipeline_and_tracking(installed_project, project_en
     project = installed_project(task=task, report_poster=poster)
     assert yaml.safe_load((project / "params.yaml").read_text())["report"]["poster"] == poster
 
-    if (task, reporter) != ("classification", "builtin"):
+    if (task, poster) != ("classification", "builtin"):
         # That pairing's unit tests run in tests/test_workflow_runs.py, under act, as the
         # checks workflow runs them: the suite is the longest step, so it runs once per bake.
         tests = project_env.run(["pytest", "-q", "-p", "no:cacheprovider"], cwd=project)
