@@ -41,7 +41,7 @@ COMMON_FILES = {
     ".github/workflows/report.yml",
     ".pre-commit-config.yaml",
     ".dvc/.gitignore",
-    ".github/workflows/retrain.yaml",
+    ".github/workflows/retrain.yml",
     ".github/workflows/deploy.yml",
     ".github/workflows/rollback.yml",
     ".github/workflows/image.yml",
@@ -306,7 +306,7 @@ def test_project_is_a_clean_git_repository_on_main(baked, variant):
 def test_the_retrain_schedule_is_the_answer(tmp_path):
     project = bake(tmp_path, retrain_cron="30 2 * * MON-FRI")
     workflow = yaml.safe_load(
-        (project / ".github" / "workflows" / "retrain.yaml").read_text(encoding="utf-8")
+        (project / ".github" / "workflows" / "retrain.yml").read_text(encoding="utf-8")
     )
     triggers = workflow[True]  # YAML 1.1 reads the key `on` as true
     assert triggers["schedule"] == [{"cron": "30 2 * * MON-FRI"}]
@@ -318,7 +318,7 @@ def test_the_retrain_schedule_is_the_answer(tmp_path):
 def test_retrain_workflow_passes_zizmor_and_the_workflow_schema(tmp_path):
     """The regular zizmor persona must be silent; the pedantic one is reviewed by hand."""
     project = bake(tmp_path)
-    workflow = project / ".github" / "workflows" / "retrain.yaml"
+    workflow = project / ".github" / "workflows" / "retrain.yml"
     for tool, command in (
         ("zizmor", ["--offline", "--no-progress", str(workflow)]),
         ("check-jsonschema", ["--builtin-schema", "vendor.github-workflows", str(workflow)]),
@@ -400,7 +400,7 @@ def test_baked_python_is_lint_clean_and_formatted(baked, variant):
 @pytest.mark.parametrize("poster", ["cml", "builtin"])
 def test_retrain_pull_request_is_opened_by_the_chosen_poster(tmp_path, poster):
     project = bake(tmp_path, report_poster=poster)
-    workflow = yaml.safe_load((project / ".github/workflows/retrain.yaml").read_text())
+    workflow = yaml.safe_load((project / ".github/workflows/retrain.yml").read_text())
     steps = workflow["jobs"]["retrain"]["steps"]
     runs = " ".join(step.get("run", "") for step in steps)
     uses = " ".join(step.get("uses", "") for step in steps)
