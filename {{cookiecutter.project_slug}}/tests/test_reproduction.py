@@ -237,7 +237,7 @@ def test_in_ci_metrics_that_were_not_recomputed_are_not_called_reproduced(
     # Same metrics, same run record: `evaluate` did not run here (DVC skipped it).
     in_ci(monkeypatch, tmp_path, git(committed.root, "rev-parse", "HEAD"))
     report = gather(committed, None)
-    assert report.metrics_reproduced and not report.metrics_recomputed
+    assert report.metrics_reproduced and not report.evaluated_here
     assert not verdict(report)[0]
     assert provenance(committed)[1] == (
         "- Not reproduced: `metrics.json` was not recomputed in this run (`evaluate` was "

@@ -13,7 +13,13 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..core.report import comparisons, reproduction_failure, rules_note, verdict
+from ..core.report import (
+    anchor_comparisons,
+    comparisons,
+    reproduction_failure,
+    rules_note,
+    verdict,
+)
 from ..params import Params
 from .report import add_workspace_argument, judged_inputs
 
@@ -60,6 +66,17 @@ def run(params: Params, options: Options) -> int:
         print(f"gate: {unproven}", file=sys.stderr)
         return 1
     failing = [comparison for comparison in comparisons(inputs) or [] if comparison.fails]
+    slid = [comparison for comparison in anchor_comparisons(inputs) if comparison.fails]
+    if not failing and slid and inputs.anchor is not None:
+        print(
+            f"These metrics are within tolerance of `{base}` but not of the anchor, "
+            f"{inputs.anchor.source} (the same rules):",
+            file=sys.stderr,
+        )
+        for comparison in slid:
+            holder = inputs.anchor.holders.get(comparison.name, "?")
+            print(f"  - {comparison.explain()}; the anchor's value is {holder}'s", file=sys.stderr)
+        return 1
     if not failing:  # a new data set that the baseline's gates set no floor for
         return 1
     where = "on this branch" if inputs.rules_fallback else f"at `{base}`"

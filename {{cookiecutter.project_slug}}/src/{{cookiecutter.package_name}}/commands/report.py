@@ -16,13 +16,14 @@ from typing import Any
 
 import yaml
 
+from ..core.anchor import Anchor, Release, best_releases, from_release
 from ..core.charts import draw_pngs
 from ..core.dataset import DataSet, differences
 from ..core.dotted import numbers
 from ..core.gates import NEW, Comparison, MetricRule, judging_rules, rule_changes
 from ..core.report import Inputs, Snapshot, Trusted, changed_params, comparisons, render
 from ..core.suite_diff import SuiteDiff, diff_suites
-from ..errors import DataError
+from ..errors import DataError, ProjectError
 from ..integrations import git, store
 from ..integrations.dvc import (
     LOCK_FILE,
@@ -208,6 +209,87 @@ def split_changes(base: Snapshot, branch: Snapshot) -> tuple[tuple[str, Any, Any
     return tuple((f"split.{key}", before, after) for key, before, after in changed_params(old, new))
 
 
+# How far back `main`'s history is read for the best release (commits that changed the
+# metrics file, newest first).
+RELEASES_READ = 50
+
+
+def releases_on_main(params: Params, base: Snapshot) -> list[Release]:
+    """The metrics each first-parent commit of the baseline committed, newest first, back
+    to the first commit on another data set (whose metrics are not comparable).
+
+    Every merge to `main` is a release (the deploy runs on it), so this history is the
+    release record, the same on a fresh runner as here (the workflow checks out the whole
+    history; a shallow clone gives the baseline alone)."""
+    if base.commit is None or not isinstance(base.params, dict):
+        return []
+    # The baseline's own name for the file: a branch that renames it walks no other history.
+    paths = base.params.get("paths")
+    named = paths.get("metrics") if isinstance(paths, dict) else None
+    metrics_file = named if isinstance(named, str) else shown(params.paths.metrics, params.root)
+    listed = git.git(
+        params.root,
+        "log",
+        "--first-parent",
+        "--format=%H",
+        f"-n{RELEASES_READ}",
+        base.commit,
+        "--",
+        metrics_file,
+    )
+    data_set = DataSet.from_documents(base.params, _features_at(params, base.commit, base.params))
+    releases = []
+    for commit in listed.stdout.split():
+        settings_text = git.show(params.root, commit, DEFAULT_PARAMS_FILE)
+        metrics_text = git.show(params.root, commit, metrics_file)
+        if settings_text is None or metrics_text is None:
+            break
+        try:
+            settings = yaml.safe_load(settings_text)
+            metrics = numbers(json.loads(metrics_text))
+        except (yaml.YAMLError, json.JSONDecodeError):
+            continue  # a commit with a broken file released nothing comparable
+        if differences(
+            data_set, DataSet.from_documents(settings, _features_at(params, commit, settings))
+        ):
+            break
+        releases.append(Release(f"`{commit[:8]}`", metrics))
+    return releases
+
+
+def production_release(params: Params) -> tuple[Release | None, str | None]:
+    """The version holding the `production` alias and the metrics tagged on it, when a
+    tracking server is configured (`MLFLOW_TRACKING_URI`, not a local file store, which
+    holds no team's releases); else (None, None). An unreachable server gives
+    (None, why), and the repository's record is used instead."""
+    if not os.environ.get(store.TRACKING_ENV) or store.is_local_store(store.tracking_uri(params)):
+        return None, None
+    from ..integrations.registry import Registry, metrics_from_tags
+
+    try:
+        registry = Registry(params)
+        version = registry.holder(params.registry.alias)
+    except ProjectError as error:
+        return None, f"the registry was not usable ({error})"
+    if version is None:
+        return None, f"no version holds `{params.registry.alias}` in the registry"
+    label = f"version {version.version} (`{params.registry.alias}`)"
+    return Release(label, metrics_from_tags(dict(version.tags))), None
+
+
+def release_anchor(
+    params: Params, base: Snapshot, rules: dict[str, MetricRule]
+) -> tuple[Anchor | None, str | None]:
+    """The anchor (see core/anchor.py): production in the registry when one is reachable,
+    else the best release on the baseline's history; and why the registry was not used."""
+    production, why_not = production_release(params)
+    if production is not None:
+        anchor = from_release(production, rules, f"the model in production, {production.label}")
+        if anchor is not None:
+            return anchor, None
+    return best_releases(releases_on_main(params, base), rules), why_not
+
+
 def gather(params: Params, revision: str | None, judging_root: Path | None = None) -> Inputs:
     """Read both sides from git and disk; shared by `mlops report` and `mlops gate`.
 
@@ -228,10 +310,17 @@ def gather(params: Params, revision: str | None, judging_root: Path | None = Non
         else None
     )
     committed = baseline_gates(base)
+    rules = params.gates if committed is None else judging_rules(committed, params.gates)
+    changed_data_set = data_set_changes(params, base)
+    anchor, anchor_note = (
+        (None, None)
+        if changed_data_set or base.metrics is None
+        else release_anchor(params, base, rules)
+    )
     return Inputs(
         baseline=base,
         branch=branch,
-        rules=params.gates if committed is None else judging_rules(committed, params.gates),
+        rules=rules,
         data_path=shown(params.paths.raw, params.root),
         validation=read_optional_json(params.paths.validation),
         mlflow_run=read_optional_json(params.paths.train_run),
@@ -242,9 +331,12 @@ def gather(params: Params, revision: str | None, judging_root: Path | None = Non
         ),
         suite_diff=suite_changes(params, base),
         **reproduction(params, branch),
+        evaluated_here=evaluated_here(params),
         in_ci=in_actions(),
-        **where_the_run_lives(params),
-        data_set_changes=data_set_changes(params, base),
+        mlflow_local=store.is_local_store(store.tracking_uri(params)),
+        data_set_changes=changed_data_set,
+        anchor=anchor,
+        anchor_note=anchor_note,
         baseline_rules=committed,
         judging_changes=judging_changes(
             params.root, judging_root or params.root, base.commit, git.git_state(params.root)[0]
@@ -268,27 +360,23 @@ def reproduction(params: Params, branch: Snapshot) -> dict[str, Any]:
     committed_metrics = (
         None if metrics_text is None else numbers(_parse(metrics_text, metrics_file, "HEAD"))
     )
-    record = params.paths.train_run
-    record_committed = git.show(root, "HEAD", shown(record, root))
-    record_here = record.read_text(encoding="utf-8") if record.is_file() else None
     return {
         "committed_lock": True,
         "lock_differences": tuple(lock_differences(_parse(committed, LOCK_FILE, "HEAD"), current)),
         "metrics_reproduced": committed_metrics is not None and committed_metrics == branch.metrics,
         "metrics_file": metrics_file,
-        # `evaluate` writes a new MLflow run record every time it runs.
-        "metrics_recomputed": record_here is not None and record_here != record_committed,
     }
 
 
-def where_the_run_lives(params: Params) -> dict[str, Any]:
-    """Whether the MLflow store is a local SQLite file, and whether the run record
-    (paths.train_run) was written here rather than checked out."""
-    uri = store.tracking_uri(params)
+def evaluated_here(params: Params) -> bool:
+    """Whether `evaluate` ran in this workspace: it writes a new MLflow run record
+    (paths.train_run) every time it runs, so a record unlike the committed one (or one
+    without a commit to compare with) was written here."""
     record = params.paths.train_run
+    if not record.is_file():
+        return False
     committed = git.show(params.root, "HEAD", shown(record, params.root))
-    here = record.read_text(encoding="utf-8") if record.is_file() else None
-    return {"mlflow_local": store.is_local_store(uri), "mlflow_run_new": here != committed}
+    return record.read_text(encoding="utf-8") != committed
 
 
 def _mlflow_store(params: Params) -> str:

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .anchor import Anchor, against_anchor, anchor_failure, anchor_section
 from .charts import change_chart, values_chart
 from .dotted import flatten
 from .gates import (
@@ -111,15 +112,16 @@ class Inputs:
     committed_lock: bool | None = None
     lock_differences: tuple[tuple[str, str], ...] = ()
     metrics_reproduced: bool | None = None
-    # The metrics file as params.yaml names it, and whether `evaluate` ran in this
-    # workspace (its MLflow run record is not the committed one): only metrics computed
-    # here and equal to the committed ones are "reproduced".
+    # The metrics file as params.yaml names it.
     metrics_file: str = "metrics.json"
-    metrics_recomputed: bool | None = None
+    # Whether `evaluate` ran in this workspace: its MLflow run record (paths.train_run)
+    # is there and is not the committed one. The one notion of "computed here": only
+    # metrics computed here and equal to the committed ones are "reproduced", and only
+    # a run recorded here lives on this machine.
+    evaluated_here: bool = False
     in_ci: bool = False
-    # The MLflow store is a local SQLite file; the run was recorded here, not committed.
+    # The MLflow store is a local SQLite file.
     mlflow_local: bool = False
-    mlflow_run_new: bool = False
     # How the branch's data set differs from the baseline's (target, suite, features);
     # non-empty: the branch is judged by the floors of the baseline's `gates`.
     data_set_changes: tuple[str, ...] = ()
@@ -132,6 +134,18 @@ class Inputs:
     # branch changes; and how its `split:` differs (key, old, new).
     judging_changes: tuple[str, ...] = ()
     split_changes: tuple[tuple[str, Any, Any], ...] = ()
+    # The second comparison, against a baseline that does not move with every merge
+    # (core/anchor.py); None when there is none. `anchor_note`: why the registry's
+    # production version is not the anchor although a tracking server is configured.
+    anchor: Anchor | None = None
+    anchor_note: str | None = None
+
+
+def anchor_comparisons(inputs: Inputs) -> list[Comparison]:
+    """The branch against the anchor; empty on a new data set or without an anchor."""
+    if inputs.anchor is None or inputs.data_set_changes or inputs.baseline.metrics is None:
+        return []
+    return against_anchor(inputs.anchor, inputs.branch.metrics or {}, inputs.rules)
 
 
 def comparisons(inputs: Inputs) -> list[Comparison] | None:
@@ -175,7 +189,7 @@ def reproduction_failure(inputs: Inputs) -> str | None:
     if not (inputs.in_ci and inputs.committed_lock):
         return None
     name = code(inputs.metrics_file)
-    if not inputs.metrics_recomputed:
+    if not inputs.evaluated_here:
         return (
             f"{name} was not recomputed in this run (`evaluate` was skipped); run "
             "`dvc repro --force --single-item validate evaluate` before the report"
@@ -210,6 +224,9 @@ def _verdict(inputs: Inputs) -> tuple[bool, str]:
             if names:
                 reasons.append(f"{names} {why}")
         return False, f"## ❌ Quality gate failed: {' and '.join(reasons)} against {base}"
+    slid = anchor_failure(inputs.anchor, anchor_comparisons(inputs))
+    if slid:
+        return False, f"## ❌ Quality gate failed: {slid}"
     if all(c.verdict == UNCHANGED for c in judged):
         return True, f"## ✅ Quality gate passed: every metric is identical to {base}"
     improved = sum(c.verdict == IMPROVED for c in judged)
@@ -255,7 +272,13 @@ def data_set_section(inputs: Inputs) -> list[str]:
         f"compared with `{base}`'s. Each gated metric is judged by its absolute floor "
         f"(`min`, or `max` when lower is better) in `gates` at `{base}`; a floor the branch "
         "adds or edits applies only once merged. The first deploy of this model needs "
-        "`mlops deploy --new-data-set`.",
+        "`mlops deploy --new-data-set`."
+        + (
+            f" `{base}`'s code scored the model on the branch's own test rows, since "
+            f"`{base}`'s test rows lack the new data set's columns."
+            if inputs.trusted is not None and inputs.trusted.on_branch_rows
+            else ""
+        ),
         "",
         *[f"- {change}" for change in inputs.data_set_changes],
     ]
@@ -714,9 +737,9 @@ def _reproduction_line(inputs: Inputs) -> str | None:
         )
     if not inputs.committed_lock:
         return None
-    if inputs.in_ci and not inputs.metrics_recomputed:
+    if inputs.in_ci and not inputs.evaluated_here:
         return f"- Not reproduced: {reproduction_failure(inputs)}."
-    if not differences and inputs.metrics_reproduced and not inputs.mlflow_run_new:
+    if not differences and inputs.metrics_reproduced and not inputs.evaluated_here:
         # Nothing ran here (evaluate records a new MLflow run each time it runs): the
         # outputs match dvc.lock, but they are the committed ones, not reproduced ones.
         return (
@@ -751,13 +774,24 @@ def _mlflow_line(inputs: Inputs) -> str:
         f"- MLflow run {code(run['run_id'])} (experiment {code(run.get('experiment', '?'))})"
     )
     if inputs.mlflow_local and inputs.in_ci:
-        where = "this CI runner" if inputs.mlflow_run_new else "the machine that ran it"
+        where = "this CI runner" if inputs.evaluated_here else "the machine that ran it"
         return (
             f"{described} lives only on {where}: the MLflow store is a local SQLite "
             "file; set `MLFLOW_TRACKING_URI` to a shared server to keep runs."
         )
     store = f" in {code(inputs.mlflow_store)}" if inputs.mlflow_store else ""
     return f"{described}{store}."
+
+
+def _anchor_lines(inputs: Inputs) -> list[str]:
+    if inputs.data_set_changes or inputs.baseline.metrics is None:
+        return []
+    lines = anchor_section(
+        inputs.anchor, anchor_comparisons(inputs), inputs.baseline.label, VERDICT_BADGES
+    )
+    if inputs.anchor_note:
+        lines += ["", f"The registry's production version is not the anchor: {inputs.anchor_note}."]
+    return lines
 
 
 def render(inputs: Inputs) -> str:
@@ -771,6 +805,7 @@ def render(inputs: Inputs) -> str:
         rules_section(inputs),
         suite_section(inputs),
         metrics_section(inputs),
+        _anchor_lines(inputs),
         [f"![{Path(image).stem}]({image})" for image in inputs.images],
         params_section(inputs),
         data_section(inputs),
