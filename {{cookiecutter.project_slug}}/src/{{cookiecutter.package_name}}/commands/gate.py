@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from ..core.noise import slice_failures
 from ..core.report import comparisons, reproduction_failure, rules_note, verdict
 from ..params import Params
 from .report import add_workspace_argument, judged_inputs
@@ -51,8 +52,13 @@ def run(params: Params, args: argparse.Namespace) -> int:
     if unproven:
         print(f"gate: {unproven}", file=sys.stderr)
         return 1
+    sliced = slice_failures(inputs.noise, inputs.rules)
+    if sliced:
+        print("These slices fall below `slice_min` in params.yaml `gates`:", file=sys.stderr)
+        for failure in sliced:
+            print(f"  - {failure.explain()}", file=sys.stderr)
     failing = [comparison for comparison in comparisons(inputs) or [] if comparison.fails]
-    if not failing:  # a new data set that the baseline's gates set no floor for
+    if not failing:  # slices only, or a new data set its baseline's gates set no floor for
         return 1
     where = "on this branch" if inputs.rules_fallback else f"at `{base}`"
     print(

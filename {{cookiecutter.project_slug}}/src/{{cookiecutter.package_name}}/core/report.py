@@ -37,6 +37,9 @@ from .gates import (
     judge_floors,
 )
 from .markdown import cell, code, table
+from .noise import Noise, Override, noise_section, override_section, refine, slices_section
+from .noise import judge as judge_noise
+from .paired import WITHIN_NOISE
 from .suite_diff import SuiteDiff
 
 
@@ -73,6 +76,7 @@ VERDICT_BADGES = {
     IMPROVED: "🟢 improved",
     UNCHANGED: "⚪ unchanged",
     WITHIN_TOLERANCE: "🟡 within tolerance",
+    WITHIN_NOISE: "🟡 within noise",
     REGRESSED: "🔴 regressed",
     WORSE_UNGATED: "🟠 worse (not gated)",
     CHANGED: "🔵 changed (no rule)",
@@ -132,6 +136,9 @@ class Inputs:
     # branch changes; and how its `split:` differs (key, old, new).
     judging_changes: tuple[str, ...] = ()
     split_changes: tuple[tuple[str, Any, Any], ...] = ()
+    # Paired intervals (or the branch's own), slices, and a pull request's override label.
+    noise: Noise | None = None
+    override: Override | None = None
 
 
 def comparisons(inputs: Inputs) -> list[Comparison] | None:
@@ -142,7 +149,9 @@ def comparisons(inputs: Inputs) -> list[Comparison] | None:
         return judge_floors(
             inputs.baseline.metrics, inputs.branch.metrics or {}, inputs.baseline_rules or {}
         )
-    return compare(inputs.baseline.metrics, inputs.branch.metrics or {}, inputs.rules)
+    return refine(
+        compare(inputs.baseline.metrics, inputs.branch.metrics or {}, inputs.rules), inputs.noise
+    )
 
 
 def rules_note(inputs: Inputs) -> str:
@@ -165,7 +174,14 @@ def verdict(inputs: Inputs) -> tuple[bool, str]:
     note = rules_note(inputs)
     if note and comparisons(inputs) is not None:
         line += f" ({note})"
-    return passed, line
+    return judge_noise(
+        passed,
+        line,
+        inputs.noise,
+        inputs.rules,
+        inputs.override,
+        overridable=reproduction_failure(inputs) is None,
+    )
 
 
 def reproduction_failure(inputs: Inputs) -> str | None:
@@ -752,12 +768,15 @@ def render(inputs: Inputs) -> str:
     _, first_line = verdict(inputs)
     sections = [
         [first_line],
+        override_section(inputs.override),
         judging_section(inputs),
         trusted_section(inputs),
         data_set_section(inputs),
         rules_section(inputs),
         suite_section(inputs),
         metrics_section(inputs),
+        noise_section(inputs.noise, inputs.rules, inputs.baseline.label),
+        slices_section(inputs.noise, inputs.rules),
         [f"![{Path(image).stem}]({image})" for image in inputs.images],
         params_section(inputs),
         data_section(inputs),
