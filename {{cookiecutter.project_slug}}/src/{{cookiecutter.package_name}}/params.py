@@ -280,7 +280,9 @@ def _gates(
         decide = rule.get("decide", "interval")
         if decide not in DECISIONS:
             raise read.fail(
-                f"{key}.decide", f"is {decide!r}, which is not known", f"use one of {', '.join(DECISIONS)}"
+                f"{key}.decide",
+                f"is {decide!r}, which is not known",
+                f"use one of {', '.join(DECISIONS)}",
             )
         slice_min = rule.get("slice_min")
         if slice_min is not None and (

@@ -93,7 +93,8 @@ class MetricRule:
         if self.decide != "interval":
             parts.append(f"decided on the {self.decide}")
         if self.slice_min is not None:
-            parts.append(f"every slice {'at least' if self.direction == 'higher' else 'at most'} {self.slice_min:g}")
+            bound = "at least" if self.direction == "higher" else "at most"
+            parts.append(f"every slice {bound} {self.slice_min:g}")
         if not self.gate:
             parts.append("not gated")
         return ", ".join(parts)

@@ -8,25 +8,27 @@ gate's verdict; the `*_section` functions are the report's tables.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, replace
-
-import numpy as np
+from typing import TYPE_CHECKING
 
 from .gates import (
     BELOW_FLOOR,
     IMPROVED,
     REGRESSED,
-    UNCHANGED,
     WITHIN_TOLERANCE,
     WORSE_UNGATED,
     Comparison,
     MetricRule,
 )
 from .markdown import cell, code, table
-from .outcomes import Outcomes, unpaired_reason
-from .paired import WITHIN_NOISE, Difference, Interval, Slice, intervals, paired, slices
-from .paired import verdict as paired_verdict
-from .paired import worst_first
+
+if TYPE_CHECKING:  # the bootstrap's modules load scikit-learn: only where it runs
+    from .outcomes import Outcomes
+    from .paired import Difference, Interval, Slice
+
+# As core.paired names it; repeated so the report renders without loading numpy.
+WITHIN_NOISE = "within noise"
 
 # What the rule decides from when it reads the paired interval.
 REFINED = (IMPROVED, WITHIN_TOLERANCE, REGRESSED, WORSE_UNGATED)
@@ -85,6 +87,9 @@ def measure(
     min_slice_rows: int = 30,
 ) -> Noise:
     """Pair the candidate with the baseline when their rows agree; slice the candidate."""
+    from .outcomes import unpaired_reason
+    from .paired import intervals, paired, slices
+
     if baseline is not None and unpaired is None:
         unpaired = unpaired_reason(baseline, candidate)
     differences: dict[str, Difference] = {}
@@ -94,9 +99,7 @@ def measure(
     else:
         own = intervals(candidate.rows, candidate.predictions)
     found = slices(candidate.rows, candidate.predictions, columns or {}, bins=bins)
-    return Noise(
-        len(candidate.keys), differences, own, unpaired, tuple(found), min_slice_rows
-    )
+    return Noise(len(candidate.keys), differences, own, unpaired, tuple(found), min_slice_rows)
 
 
 def refine(judged: list[Comparison], noise: Noise | None) -> list[Comparison]:
@@ -104,6 +107,8 @@ def refine(judged: list[Comparison], noise: Noise | None) -> list[Comparison]:
     regressed, within noise or improved. A metric without a pairing keeps its verdict."""
     if noise is None or not noise.differences:
         return judged
+    from .paired import verdict as paired_verdict
+
     refined = []
     for comparison in judged:
         difference = noise.differences.get(comparison.name)
@@ -177,13 +182,13 @@ def judge(
 
 
 def _interval_text(interval: Interval) -> str:
-    if not np.isfinite(interval.low):
+    if not math.isfinite(interval.low):
         return "n/a"
     return f"[{interval.low:+.4f}, {interval.high:+.4f}]"
 
 
 def _range_text(interval: Interval) -> str:
-    if not np.isfinite(interval.low):
+    if not math.isfinite(interval.low):
         return f"{interval.point:.4f}"
     return f"{interval.point:.4f} [{interval.low:.4f}, {interval.high:.4f}]"
 
@@ -194,6 +199,8 @@ def noise_section(noise: Noise | None, rules: dict[str, MetricRule], base: str) 
         return []
     lines = ["### Noise: 95% intervals", ""]
     if noise.differences:
+        from .paired import verdict as paired_verdict
+
         lines += [
             f"The branch's model and `{cell(base)}`'s scored on the same {noise.rows} test "
             "rows; each change's interval comes from a paired bootstrap over the rows "
@@ -252,6 +259,8 @@ def slices_section(noise: Noise | None, rules: dict[str, MetricRule]) -> list[st
     """Each metric per slice with its interval, the worst slice first."""
     if noise is None or not noise.slices:
         return []
+    from .paired import worst_first
+
     names = list(noise.slices[0].metrics)
     floored = [n for n in rules if rules[n].slice_min is not None and n in names]
     first = (floored or [n for n in rules if n in names] or names)[0]

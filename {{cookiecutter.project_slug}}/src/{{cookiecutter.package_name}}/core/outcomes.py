@@ -82,9 +82,7 @@ def from_frame(frame: pd.DataFrame, about: dict[str, Any]) -> Outcomes:
     missing = [name for name in (KEY, LABEL, PREDICTED, *scores) if name not in frame.columns]
     if missing:
         raise ValueError(f"the outcomes have no column {', '.join(missing)}")
-    rows = Rows(
-        about["task"], frame[LABEL].to_numpy(), classes, int(about.get("positive", -1))
-    )
+    rows = Rows(about["task"], frame[LABEL].to_numpy(), classes, int(about.get("positive", -1)))
     probabilities = frame[scores].to_numpy(dtype=float) if scores else None
     return Outcomes(
         frame[KEY].to_numpy(dtype=object),

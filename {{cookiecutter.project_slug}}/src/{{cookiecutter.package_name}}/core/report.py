@@ -37,9 +37,16 @@ from .gates import (
     judge_floors,
 )
 from .markdown import cell, code, table
-from .noise import Noise, Override, noise_section, override_section, refine, slices_section
+from .noise import (
+    WITHIN_NOISE,
+    Noise,
+    Override,
+    noise_section,
+    override_section,
+    refine,
+    slices_section,
+)
 from .noise import judge as judge_noise
-from .paired import WITHIN_NOISE
 from .suite_diff import SuiteDiff
 
 

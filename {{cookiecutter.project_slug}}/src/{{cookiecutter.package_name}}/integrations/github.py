@@ -251,9 +251,7 @@ def event_labels(env: Mapping[str, str] | None = None) -> tuple[str, ...]:
     except (OSError, json.JSONDecodeError):
         return ()
     labels = (event.get("pull_request") or {}).get("labels") or []
-    return tuple(
-        label["name"] for label in labels if isinstance(label, dict) and "name" in label
-    )
+    return tuple(label["name"] for label in labels if isinstance(label, dict) and "name" in label)
 
 
 def who_labeled(pull_request: PullRequest, label: str) -> str | None:
