@@ -215,7 +215,7 @@ def test_the_override_label_passes_the_gate_and_names_who_applied_it(with_result
     the `labeled` event runs the workflow, the judge asks the API who applied the label, and
     the gate passes with that name as the headline; the paired intervals are in the report."""
     repository = with_results
-    workflow = "pr-report-builtin.yml"
+    workflow = "report.yml"
     if repository.git("branch", "--list", "worse"):
         repository.checkout("worse")
     else:
