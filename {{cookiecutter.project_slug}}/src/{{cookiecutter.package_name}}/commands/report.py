@@ -407,7 +407,8 @@ def trusted_evaluation(trusted: Params, branch: Params, inputs: Inputs) -> Input
         outcomes,
         None if stored is None else from_frame(*stored),
         unpaired=unpaired,
-        columns=_slice_columns(trusted, test),
+        # main's slice columns name main's data; a new data set has other columns.
+        columns={} if rows is branch else _slice_columns(trusted, test),
         bins=trusted.report.slice_bins,
         min_slice_rows=trusted.report.min_slice_rows,
     )
