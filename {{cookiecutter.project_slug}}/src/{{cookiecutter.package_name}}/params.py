@@ -22,7 +22,7 @@ from typing import Any, Self
 import yaml
 
 from .errors import ParamsError
-from .vocabulary import CORRECTIONS, DIRECTIONS, ESTIMATORS, POSTERS, MetricRule
+from .vocabulary import CORRECTIONS, DECISIONS, DIRECTIONS, ESTIMATORS, POSTERS, MetricRule
 
 DEFAULT_PARAMS_FILE = "params.yaml"
 TASKS = tuple(ESTIMATORS)
@@ -244,7 +244,7 @@ def _gates(
             raise read.fail(
                 key,
                 f"must be a mapping of direction, abs_tolerance, rel_tolerance, "
-                f"gate, min and max, got {rule!r}",
+                f"gate, min, max, decide and slice_min, got {rule!r}",
                 "fix the rule",
             )
         read.choice(f"{key}.direction", DIRECTIONS)
@@ -277,7 +277,25 @@ def _gates(
             raise read.fail(
                 f"{key}.min", "is above its max, so no value could pass", "fix the bounds"
             )
+        decide = rule.get("decide", "interval")
+        if decide not in DECISIONS:
+            raise read.fail(
+                f"{key}.decide",
+                f"is {decide!r}, which is not known",
+                f"use one of {', '.join(DECISIONS)}",
+            )
+        slice_min = rule.get("slice_min")
+        if slice_min is not None and (
+            isinstance(slice_min, bool) or not isinstance(slice_min, int | float)
+        ):
+            raise read.fail(
+                f"{key}.slice_min",
+                f"must be a number (the worst value a slice may have), got {slice_min!r}",
+                "fix the value or remove the key",
+            )
         rules[name] = MetricRule(
+            decide=decide,
+            slice_min=None if slice_min is None else float(slice_min),
             direction=rule["direction"],
             gate=gate,
             abs_tolerance=tolerances["abs_tolerance"],
@@ -555,6 +573,7 @@ class Paths(Section):
     drift_summary: Path = setting("path")
     report: Path = setting("path")
     report_plots: Path = setting("path")
+    outcomes: Path = setting("path")
     kserve: Path = setting("path")
 
 
@@ -566,6 +585,13 @@ class ReportParams(Section):
     baseline: str = setting("text")
     poster: str = setting("choice", POSTERS)
     publish_images: bool = setting("boolean")
+    # Columns of the test rows whose values (or quantile bins, for numbers) the report
+    # scores separately, worst first; a slice with fewer rows is shown, never judged.
+    slices: tuple[str, ...] = setting("names", optional=True, default=())
+    min_slice_rows: int = setting("integer", 1, optional=True, default=30)
+    slice_bins: int = setting("integer", 2, optional=True, default=4)
+    # The pull-request label that lets a known regression through (README: Overriding the gate).
+    override_label: str = setting("text", optional=True, default="accept-regression")
 
     def checked(self, read: _Reader, key: str) -> Self:
         if self.publish_images and self.poster != "cml":
@@ -599,7 +625,8 @@ class Params(Section):
     gates: dict[str, MetricRule] = setting(
         _gates,
         keys=_AnyKey(schema_of(MetricRule)),
-        about="per metric: direction (higher/lower), abs_tolerance, rel_tolerance, gate, min, max",
+        about="per metric: direction (higher/lower), abs_tolerance, rel_tolerance, gate, min, max, "
+        "decide (interval/point), slice_min",
     )
     monitoring: MonitoringParams = setting("section", MonitoringParams)
     report: ReportParams = setting("section", ReportParams)

@@ -13,6 +13,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..core.noise import slice_failures
 from ..core.report import (
     anchor_comparisons,
     comparisons,
@@ -65,6 +66,11 @@ def run(params: Params, options: Options) -> int:
     if unproven:
         print(f"gate: {unproven}", file=sys.stderr)
         return 1
+    sliced = slice_failures(inputs.noise, inputs.rules)
+    if sliced:
+        print("These slices fall below `slice_min` in params.yaml `gates`:", file=sys.stderr)
+        for failure in sliced:
+            print(f"  - {failure.explain()}", file=sys.stderr)
     failing = [comparison for comparison in comparisons(inputs) or [] if comparison.fails]
     slid = [comparison for comparison in anchor_comparisons(inputs) if comparison.fails]
     if not failing and slid and inputs.anchor is not None:
@@ -77,7 +83,7 @@ def run(params: Params, options: Options) -> int:
             holder = inputs.anchor.holders.get(comparison.name, "?")
             print(f"  - {comparison.explain()}; the anchor's value is {holder}'s", file=sys.stderr)
         return 1
-    if not failing:  # a new data set that the baseline's gates set no floor for
+    if not failing:  # slices only, or a new data set its baseline's gates set no floor for
         return 1
     where = "on this branch" if inputs.rules_fallback else f"at `{base}`"
     print(

@@ -33,9 +33,12 @@ from ..integrations.dvc import (
     require_recorded,
 )
 from ..integrations.github import (
+    PullRequest,
     append_step_summary,
+    event_labels,
     in_actions,
     pull_request_head,
+    who_labeled,
     write_outputs,
 )
 from ..io import (
@@ -44,6 +47,7 @@ from ..io import (
     read_features,
     read_metrics,
     read_optional_json,
+    read_outcomes,
     read_table,
     shown,
     write_text,
@@ -391,7 +395,8 @@ def judged_inputs(params: Params, baseline: str | None, workspace: Path | None) 
     """What `report` and `gate` judge: this checkout's results, or with --workspace the
     pull request's results scored by this checkout's code (see `trusted_evaluation`)."""
     if workspace is None:
-        return gather(params, baseline)
+        inputs = gather(params, baseline)
+        return replace(inputs, noise=own_noise(params), override=override_of(params))
     settings = Path(workspace) / DEFAULT_PARAMS_FILE
     if not settings.is_file():
         raise DataError(
@@ -404,7 +409,56 @@ def judged_inputs(params: Params, baseline: str | None, workspace: Path | None) 
     if commit is not None:
         # The baseline is this checkout's commit; name it as params.yaml does.
         inputs = replace(inputs, baseline=replace(inputs.baseline, label=params.report.baseline))
-    return trusted_evaluation(params, branch, inputs)
+    return replace(trusted_evaluation(params, branch, inputs), override=override_of(params))
+
+
+def override_of(params: Params, env: dict[str, str] | None = None):
+    """The override label (report.override_label of the judging checkout) when the pull
+    request carries it, with who applied it; None without the label or outside a PR."""
+    from ..core.noise import Override
+
+    env = dict(os.environ) if env is None else env
+    label = params.report.override_label
+    if label not in event_labels(env):
+        return None
+    try:
+        return Override(label, who_labeled(PullRequest.from_env(env), label))
+    except ProjectError as error:
+        return Override(label, None, str(error))
+
+
+def _slice_columns(params: Params, test: Any) -> dict[str, Any]:
+    missing = [name for name in params.report.slices if name not in test.columns]
+    if missing:
+        raise DataError(
+            f"params.yaml `report.slices` names {', '.join(map(repr, missing))}, not a column "
+            f"of the test rows ({shown(params.paths.test, params.root)}); name columns it has"
+        )
+    return {name: test[name].to_numpy() for name in params.report.slices}
+
+
+def own_noise(params: Params):
+    """The branch's own intervals and slices from its outcomes file (no pairing here: the
+    pull-request workflow pairs it with the baseline's); None without the file."""
+    from ..core.noise import measure
+    from ..core.outcomes import from_frame
+
+    stored = read_outcomes(params.paths.outcomes)
+    if stored is None or not params.paths.test.is_file():
+        return None
+    outcomes = from_frame(*stored)
+    test = read_table(params.paths.test, "split")
+    if len(test) != len(outcomes.keys):
+        return None
+    return measure(
+        outcomes,
+        None,
+        unpaired="this workspace holds only its own outcomes; the pull-request workflow "
+        "pairs them with the baseline's",
+        columns=_slice_columns(params, test),
+        bins=params.report.slice_bins,
+        min_slice_rows=params.report.min_slice_rows,
+    )
 
 
 def trusted_evaluation(trusted: Params, branch: Params, inputs: Inputs) -> Inputs:
@@ -417,24 +471,45 @@ def trusted_evaluation(trusted: Params, branch: Params, inputs: Inputs) -> Input
     """
     from ..core.features import model_inputs
     from ..core.metrics import score
+    from ..core.noise import measure
+    from ..core.outcomes import from_assessment, from_frame, row_keys
     from ..integrations.model_file import load_as_data
 
     rows = branch if inputs.data_set_changes else trusted
     test = read_table(rows.paths.test, "split")
     features = read_features(rows.paths.features)
     model = load_as_data(branch.paths.model)
-    scores = score(
-        model,
-        model_inputs(test, features),
-        test[features.target],
-        trusted.task,
-        positive_class=rows.data.positive_class,
-    ).scores
+    model_rows = model_inputs(test, features)
+    truth = test[features.target]
+    positive = rows.data.positive_class
+    assessment = score(model, model_rows, truth, trusted.task, positive_class=positive)
+    scores = assessment.scores
+    outcomes = from_assessment(row_keys(model_rows), truth, assessment, trusted.task, positive)
+    stored = None if rows is branch else read_outcomes(trusted.paths.outcomes)
+    unpaired = None
+    if rows is branch:
+        unpaired = f"a new data set shares no rows with `{inputs.baseline.label}`"
+    elif stored is None:
+        unpaired = (
+            f"`{inputs.baseline.label}` has no per-row outcomes "
+            f"({shown(trusted.paths.outcomes, trusted.root)}): its pipeline predates them "
+            "or was not reproduced"
+        )
+    noise = measure(
+        outcomes,
+        None if stored is None else from_frame(*stored),
+        unpaired=unpaired,
+        # main's slice columns name main's data; a new data set has other columns.
+        columns={} if rows is branch else _slice_columns(trusted, test),
+        bins=trusted.report.slice_bins,
+        min_slice_rows=trusted.report.min_slice_rows,
+    )
     differ = not branch.paths.test.is_file() or file_md5(branch.paths.test) != file_md5(
         trusted.paths.test
     )
     return replace(
         inputs,
+        noise=noise,
         branch=replace(inputs.branch, metrics=scores),
         trusted=Trusted(
             label=inputs.baseline.label,

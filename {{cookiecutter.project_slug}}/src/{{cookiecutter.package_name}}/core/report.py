@@ -8,7 +8,7 @@ judges with the same `verdict()`, so the report and the gate cannot disagree.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +38,16 @@ from .gates import (
     judge_floors,
 )
 from .markdown import cell, code, table
+from .noise import (
+    WITHIN_NOISE,
+    Noise,
+    Override,
+    noise_section,
+    override_section,
+    refine,
+    slices_section,
+)
+from .noise import judge as judge_noise
 from .suite_diff import SuiteDiff
 
 
@@ -74,6 +84,7 @@ VERDICT_BADGES = {
     IMPROVED: "🟢 improved",
     UNCHANGED: "⚪ unchanged",
     WITHIN_TOLERANCE: "🟡 within tolerance",
+    WITHIN_NOISE: "🟡 within noise",
     REGRESSED: "🔴 regressed",
     WORSE_UNGATED: "🟠 worse (not gated)",
     CHANGED: "🔵 changed (no rule)",
@@ -139,13 +150,29 @@ class Inputs:
     # production version is not the anchor although a tracking server is configured.
     anchor: Anchor | None = None
     anchor_note: str | None = None
+    # Paired intervals (or the branch's own), slices, and a pull request's override label.
+    noise: Noise | None = None
+    override: Override | None = None
 
 
 def anchor_comparisons(inputs: Inputs) -> list[Comparison]:
-    """The branch against the anchor; empty on a new data set or without an anchor."""
+    """The branch against the anchor; empty on a new data set or without an anchor.
+
+    A metric whose anchor value is the baseline's own is left out: the comparison with
+    the baseline already judged it, with its paired interval where there is one, and a
+    second, point-only reading of the same numbers would fail changes that are noise."""
     if inputs.anchor is None or inputs.data_set_changes or inputs.baseline.metrics is None:
         return []
-    return against_anchor(inputs.anchor, inputs.branch.metrics or {}, inputs.rules)
+    baseline = inputs.baseline.metrics
+    anchor = replace(
+        inputs.anchor,
+        metrics={
+            name: value
+            for name, value in inputs.anchor.metrics.items()
+            if baseline.get(name) != value
+        },
+    )
+    return against_anchor(anchor, inputs.branch.metrics or {}, inputs.rules)
 
 
 def comparisons(inputs: Inputs) -> list[Comparison] | None:
@@ -156,7 +183,9 @@ def comparisons(inputs: Inputs) -> list[Comparison] | None:
         return judge_floors(
             inputs.baseline.metrics, inputs.branch.metrics or {}, inputs.baseline_rules or {}
         )
-    return compare(inputs.baseline.metrics, inputs.branch.metrics or {}, inputs.rules)
+    return refine(
+        compare(inputs.baseline.metrics, inputs.branch.metrics or {}, inputs.rules), inputs.noise
+    )
 
 
 def rules_note(inputs: Inputs) -> str:
@@ -179,7 +208,14 @@ def verdict(inputs: Inputs) -> tuple[bool, str]:
     note = rules_note(inputs)
     if note and comparisons(inputs) is not None:
         line += f" ({note})"
-    return passed, line
+    return judge_noise(
+        passed,
+        line,
+        inputs.noise,
+        inputs.rules,
+        inputs.override,
+        overridable=reproduction_failure(inputs) is None,
+    )
 
 
 def reproduction_failure(inputs: Inputs) -> str | None:
@@ -799,6 +835,7 @@ def render(inputs: Inputs) -> str:
     _, first_line = verdict(inputs)
     sections = [
         [first_line],
+        override_section(inputs.override),
         judging_section(inputs),
         trusted_section(inputs),
         data_set_section(inputs),
@@ -806,6 +843,8 @@ def render(inputs: Inputs) -> str:
         suite_section(inputs),
         metrics_section(inputs),
         _anchor_lines(inputs),
+        noise_section(inputs.noise, inputs.rules, inputs.baseline.label),
+        slices_section(inputs.noise, inputs.rules),
         [f"![{Path(image).stem}]({image})" for image in inputs.images],
         params_section(inputs),
         data_section(inputs),

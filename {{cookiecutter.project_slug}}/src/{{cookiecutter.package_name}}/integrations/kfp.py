@@ -136,6 +136,7 @@ def evaluate(
     metrics: Output[Metrics],
     train_run: Output[Artifact],
     plots: Output[Artifact],
+    outcomes: Output[Dataset],
 ):
     import importlib
     import importlib.metadata
@@ -143,7 +144,7 @@ def evaluate(
     (mlops,) = importlib.metadata.entry_points(group="console_scripts", name="mlops")
     steps = importlib.import_module(mlops.module.rpartition(".")[0] + ".integrations.kfp_step")
     artifacts = {"model": model, "test": test, "features": features, "raw": raw, "train": train}
-    artifacts.update(metrics=metrics, train_run=train_run, plots=plots)
+    artifacts.update(metrics=metrics, train_run=train_run, plots=plots, outcomes=outcomes)
     steps.run_stage(
         "evaluate",
         {"task": task, "data": data_json, "split": split_json, "model": model_json},
