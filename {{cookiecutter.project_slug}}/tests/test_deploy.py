@@ -144,3 +144,25 @@ def test_failed_integration_tests_leave_production_where_it_was(released, monkey
     assert deploy.run(released, argparse.Namespace(check=False, summary=None)) == 0
     assert "passed the integration tests on 'staging' already" in capsys.readouterr().out
     assert aliases(released) == {"production": "2", "previous": "1", "staging": "2"}
+
+
+def test_check_storage_skips_with_a_notice_until_the_outputs_can_reach_the_runner(
+    tmp_path, monkeypatch, capsys
+):
+    outputs = tmp_path / "github_output"
+    monkeypatch.setenv("GITHUB_ACTIONS", "true")
+    monkeypatch.setenv("GITHUB_OUTPUT", str(outputs))
+    missing = {"train": [{"changed outs": {"models/model": "deleted"}}]}
+    monkeypatch.setattr(deploy.dvc, "dvc_status", lambda root: missing)
+    # storage=local on a runner: the default remote is a folder it does not have.
+    monkeypatch.setattr(deploy.dvc, "shared_remote", lambda root: None)
+    assert deploy.check_storage(tmp_path) == 0
+    [line] = capsys.readouterr().out.splitlines()
+    assert line.startswith("::notice title=deploy skipped::")
+    assert "set up shared storage (README: Storage)" in line
+    assert outputs.read_text() == "ready=false\n"
+
+    monkeypatch.setattr(deploy.dvc, "shared_remote", lambda root: "storage")
+    assert deploy.check_storage(tmp_path) == 0
+    assert "DVC remote 'storage'" in capsys.readouterr().out
+    assert outputs.read_text() == "ready=false\nready=true\n"
