@@ -62,12 +62,16 @@ def test_deploy_runs_on_main_and_by_hand_one_at_a_time(workflows):
         "production": "production",
     }
     assert jobs["production"]["needs"] == "staging"
+    # Without shared storage the staging job skips the release (a notice) and production too.
+    assert jobs["staging"]["outputs"] == {"ready": "${{ steps.storage.outputs.ready }}"}
+    assert jobs["production"]["if"] == "needs.staging.outputs.ready == 'true'"
     oidc = {"contents": "read", "id-token": "write"}
     assert jobs["staging"]["permissions"] == jobs["production"]["permissions"] == oidc
     commands = [
         s["run"] for job in jobs.values() for s in job["steps"] if "mlops" in s.get("run", "")
     ]
     assert commands == [
+        "uv run mlops deploy --check-storage",
         "uv run mlops deploy --check",
         'uv run mlops deploy --to staging --summary "$GITHUB_STEP_SUMMARY"',
         'uv run mlops deploy --summary "$GITHUB_STEP_SUMMARY"',
