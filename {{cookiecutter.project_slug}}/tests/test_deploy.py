@@ -152,8 +152,9 @@ def test_check_storage_skips_with_a_notice_until_the_outputs_can_reach_the_runne
     outputs = tmp_path / "github_output"
     monkeypatch.setenv("GITHUB_ACTIONS", "true")
     monkeypatch.setenv("GITHUB_OUTPUT", str(outputs))
-    missing = {"train": [{"changed outs": {"models/model": "deleted"}}]}
-    monkeypatch.setattr(deploy.dvc, "dvc_status", lambda root: missing)
+    (tmp_path / "dvc.lock").write_text(
+        yaml.safe_dump({"stages": {"train": {"outs": [{"path": "models/model", "md5": "m"}]}}})
+    )
     # storage=local on a runner: the default remote is a folder it does not have.
     monkeypatch.setattr(deploy.dvc, "shared_remote", lambda root: None)
     assert deploy.check_storage(tmp_path) == 0
@@ -166,3 +167,10 @@ def test_check_storage_skips_with_a_notice_until_the_outputs_can_reach_the_runne
     assert deploy.check_storage(tmp_path) == 0
     assert "DVC remote 'storage'" in capsys.readouterr().out
     assert outputs.read_text() == "ready=false\nready=true\n"
+
+    # The outputs already here (a laptop that ran the pipeline): no remote needed.
+    monkeypatch.setattr(deploy.dvc, "shared_remote", lambda root: None)
+    (tmp_path / "models" / "model").mkdir(parents=True)
+    assert deploy.check_storage(tmp_path) == 0
+    assert "from this workspace" in capsys.readouterr().out
+    assert outputs.read_text().splitlines()[-1] == "ready=true"

@@ -235,10 +235,11 @@ def check_storage(root: Path) -> int:
     """Whether a release can run here: the outputs are present, or a DVC remote this
     machine reaches can supply them. Answers, never fails: a project without shared
     storage yet gets a neutral skip in CI, not a red run on every merge."""
-    remote = dvc.shared_remote(root)
-    ready = remote is not None or not dvc.dvc_status(root)
+    here = dvc.outputs_here(root)
+    remote = None if here else dvc.shared_remote(root)
+    ready = here or remote is not None
     if ready:
-        where = f"DVC remote '{remote}'" if remote else "this workspace"
+        where = "this workspace" if here else f"DVC remote '{remote}'"
         print(f"deploy: the outputs of dvc.lock can come from {where}; a release can run")
     elif github.in_actions():
         print(f"::notice title=deploy skipped::{STORAGE_NOTICE}")
