@@ -17,9 +17,10 @@ from pathlib import Path
 # (answer, value) -> paths that exist only for *other* values of that answer.
 UNCHOSEN = {
     ("license", "none"): ["LICENSE"],
-    # One pull-request workflow per poster: the CML one installs CML with npm.
-    ("pr_reporter", "cml"): [".github/workflows/pr-report-builtin.yml"],
-    ("pr_reporter", "builtin"): [".github/workflows/pr-report-cml.yml"],
+    # One source of the report workflow per poster (the CML one installs CML with npm);
+    # `install_chosen` below installs the chosen one as report.yml.
+    ("report_poster", "cml"): [".github/workflows/report-builtin.yml"],
+    ("report_poster", "builtin"): [".github/workflows/report-cml.yml"],
     # Each task ships the GX suite of its own default data set only.
     ("task", "classification"): ["gx/expectations/diabetes.json"],
     ("task", "regression"): ["gx/expectations/breast_cancer.json"],
@@ -33,6 +34,12 @@ UNCHOSEN = {
 }
 
 
+# (answer, source path formatted with the answer) -> the one path every bake has.
+CHOSEN = {
+    ("report_poster", ".github/workflows/report-{}.yml"): ".github/workflows/report.yml",
+}
+
+
 def remove_unchosen(root: Path, answers: dict) -> None:
     for (key, value), paths in UNCHOSEN.items():
         if answers.get(key) != value:
@@ -43,6 +50,14 @@ def remove_unchosen(root: Path, answers: dict) -> None:
                 shutil.rmtree(target)
             elif target.exists():
                 target.unlink()
+
+
+def install_chosen(root: Path, answers: dict) -> None:
+    """Move the source of each chosen variant to its one name (report-cml.yml -> report.yml)."""
+    for (key, source), target in CHOSEN.items():
+        chosen = root / source.format(answers[key])
+        if chosen.exists():
+            chosen.replace(root / target)
 
 
 def template_checkout(answers: dict) -> Path | None:
@@ -151,6 +166,7 @@ def main() -> int:
     answers = json.loads(r"""{{ cookiecutter | tojson }}""")
     root = Path.cwd()
     remove_unchosen(root, answers)
+    install_chosen(root, answers)
     record_template(root, answers)
     if "_commit" not in answers:  # cruft renders into scratch folders: no repository there
         init_git(root, answers)

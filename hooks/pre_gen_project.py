@@ -9,14 +9,16 @@ from __future__ import annotations
 
 import json
 import keyword
+import os
 import re
 import sys
+from pathlib import Path
 
 CHOICES = {
     "python_version": ("3.11", "3.12", "3.13"),
     "task": ("classification", "regression"),
     "license": ("MIT", "Apache-2.0", "BSD-3-Clause", "none"),
-    "pr_reporter": ("cml", "builtin"),
+    "report_poster": ("cml", "builtin"),
     "orchestrator": ("dvc", "kubeflow"),
     "storage": ("local", "s3"),
 }
@@ -40,6 +42,10 @@ SHADOWED_MODULES = frozenset(
         *sys.stdlib_module_names,
     }
 )
+
+# Answers the template has renamed: old name -> new name. `cruft update` carries a
+# project's recorded answers over by name, so an old name would be dropped silently.
+RENAMED = {"pr_reporter": "report_poster"}
 
 SLUG_RE = re.compile(r"^[a-z][a-z0-9]*(?:[-_][a-z0-9]+)*$")
 PACKAGE_RE = re.compile(r"^[a-z_][a-z0-9_]*$")
@@ -169,8 +175,42 @@ def validate(answers: dict) -> list[str]:
     return errors
 
 
+def renamed_answer(answers: dict, recorded: dict) -> str | None:
+    """Why `cruft update` would change an answer the project recorded under an old name.
+
+    `recorded` is the project's `.cruft.json` context. An old answer whose value the
+    new name keeps anyway (the default) needs nothing; one it would change stops the update.
+    """
+    for old, new in RENAMED.items():
+        if old not in recorded or new in recorded or recorded[old] == answers.get(new):
+            continue
+        value = recorded[old]
+        choice = json.dumps({new: value})
+        return (
+            f"error: the answer {old} is now called {new}; this project answered {value!r}, "
+            f"which the update would change to {answers.get(new)!r}: keep it with "
+            f"`cruft update --variables-to-update '{choice}'`"
+        )
+    return None
+
+
+def recorded_answers() -> dict:
+    """The answers in `.cruft.json` of the project `cruft update` runs in (its working
+    directory, which the shell's PWD still names), or {} outside an update."""
+    cruft = Path(os.environ.get("PWD", "")) / ".cruft.json"
+    try:
+        return json.loads(cruft.read_text(encoding="utf-8"))["context"]["cookiecutter"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return {}
+
+
 def main() -> int:
     answers = json.loads(r"""{{ cookiecutter | tojson }}""")
+    if "_commit" in answers:  # rendered by cruft (create or update)
+        problem = renamed_answer(answers, recorded_answers())
+        if problem:
+            print(problem, file=sys.stderr)
+            return 1
     errors = validate(answers)
     if errors:
         print(

@@ -33,7 +33,7 @@ GOOD = {
     "task": "classification",
     "license": "MIT",
     "retrain_cron": "0 6 * * 1",
-    "pr_reporter": "cml",
+    "report_poster": "cml",
     "code_owners": "@your-org/ml-reviewers",
     "orchestrator": "dvc",
     "storage": "local",
@@ -84,7 +84,7 @@ def test_every_bad_answer_is_reported_at_once():
         ("task", "clustering"),
         ("license", "GPL-3.0"),
         ("python_version", "3.9"),
-        ("pr_reporter", "gitlab"),
+        ("report_poster", "gitlab"),
         ("orchestrator", "airflow"),
         ("storage", "hdfs"),
     ],
@@ -207,3 +207,24 @@ def test_code_owners_own_the_rules_a_pull_request_is_judged_by(tmp_path):
     # Then the judging code, one module a line (`mlops check` keeps the list complete).
     assert all(rule[1:] == ["@ada", "@org/ml-reviewers"] for rule in rules[3:])
     assert ["/src/my_ml_project/core/metrics.py", "@ada", "@org/ml-reviewers"] in rules
+
+
+def test_an_old_answer_name_that_would_change_the_value_is_named_with_the_fix():
+    answers = {**GOOD, "report_poster": "cml"}  # the default a dropped old answer gets
+    problem = pre_gen.renamed_answer(answers, {"pr_reporter": "builtin", "task": "regression"})
+    assert problem is not None and len(problem.splitlines()) == 1
+    assert problem.startswith("error: the answer pr_reporter is now called report_poster")
+    assert """`cruft update --variables-to-update '{"report_poster": "builtin"}'`""" in problem
+
+
+@pytest.mark.parametrize(
+    "recorded",
+    [
+        {"pr_reporter": "cml"},  # the default keeps the old value: nothing to do
+        {"pr_reporter": "builtin", "report_poster": "cml"},  # answered under the new name
+        {"report_poster": "cml"},
+        {},
+    ],
+)
+def test_an_old_answer_name_that_changes_nothing_passes(recorded):
+    assert pre_gen.renamed_answer({**GOOD, "report_poster": "cml"}, recorded) is None

@@ -150,7 +150,7 @@ COMMAND_CASES = [
     ("report-unknown-baseline", {}, ["report", "--baseline", "no-such-branch"], r"no-such-branch"),
     ("smoke-test-bad-url", {}, ["smoke-test", "--url", "not a url"], r"url|URL"),
     ("rollback-version-text", {}, ["rollback", "--version", "three"], r"--version|three"),
-    ("comment-no-report", {}, ["comment", "--report", "absent.md"], r"absent\.md"),
+    ("post-report-no-report", {}, ["post-report", "--report", "absent.md"], r"absent\.md"),
 ]
 # Bake answers that the pre-generation hook refuses (cookiecutter itself refuses an
 # unknown choice value before the hooks run; the template README says what it prints).

@@ -37,6 +37,8 @@ COMMON_FILES = {
     ".github/CODEOWNERS",
     ".github/dependabot.yml",
     ".github/workflows/ci.yml",
+    # One name in every bake, whichever poster was chosen (its content differs).
+    ".github/workflows/report.yml",
     ".pre-commit-config.yaml",
     ".dvc/.gitignore",
     ".github/workflows/retrain.yaml",
@@ -67,7 +69,7 @@ COMMON_FILES = {
     "src/{pkg}/cli.py",
     "src/{pkg}/commands/__init__.py",
     "src/{pkg}/commands/check.py",
-    "src/{pkg}/commands/comment.py",
+    "src/{pkg}/commands/post_report.py",
     "src/{pkg}/commands/data_docs.py",
     "src/{pkg}/commands/deploy.py",
     "src/{pkg}/commands/gate.py",
@@ -111,7 +113,7 @@ COMMON_FILES = {
     "src/{pkg}/integrations/serving.py",
     "src/{pkg}/integrations/store.py",
     "src/{pkg}/integrations/kserve.py",
-    "src/{pkg}/integrations/acceptance.py",
+    "src/{pkg}/integrations/staging_checks.py",
     "src/{pkg}/io.py",
     "src/{pkg}/params.py",
     "src/{pkg}/vocabulary.py",
@@ -127,7 +129,7 @@ COMMON_FILES = {
     "tests/conftest.py",
     "tests/test_check.py",
     "tests/test_cli.py",
-    "tests/test_comment.py",
+    "tests/test_post_report.py",
     "tests/test_deploy.py",
     "tests/test_drift.py",
     "tests/test_gate.py",
@@ -145,7 +147,7 @@ COMMON_FILES = {
     "tests/test_serving.py",
     "tests/test_split.py",
     "tests/test_stack.py",
-    "tests/test_staging.py",
+    "tests/test_staging_checks.py",
     "tests/test_suggest.py",
     "tests/test_suite_diff.py",
     "tests/test_trusted.py",
@@ -170,7 +172,6 @@ def expected_files(variant: dict[str, str], package: str) -> set[str]:
     files.add(SUITES[variant["task"]])
     if variant["license"] != "none":
         files.add("LICENSE")
-    files.add(f".github/workflows/pr-report-{variant['pr_reporter']}.yml")
     if variant["orchestrator"] == "kubeflow":
         files |= KUBEFLOW_FILES
     return files
@@ -193,7 +194,7 @@ def baked(tmp_path_factory) -> dict[str, Path]:
 
 
 def test_every_pair_of_option_values_is_baked():
-    assert {"task", "pr_reporter", "license", "python_version"} <= set(OPTIONS)
+    assert {"task", "report_poster", "license", "python_version"} <= set(OPTIONS)
     for (first, firsts), (second, seconds) in itertools.combinations(OPTIONS.items(), 2):
         baked_pairs = {(variant[first], variant[second]) for variant in VARIANTS}
         assert baked_pairs == set(itertools.product(firsts, seconds)), (first, second)
@@ -243,7 +244,7 @@ def test_config_files_parse_and_carry_the_answers(baked, variant):
     expected_source = {"classification": "sklearn:breast_cancer", "regression": "sklearn:diabetes"}
     assert params["data"]["source"] == expected_source[variant["task"]]
     assert params["model"]["type"] in params["model"]["hyperparameters"]
-    assert params["report"]["poster"] == variant["pr_reporter"]
+    assert params["report"]["poster"] == variant["report_poster"]
     assert params["registry"]["model_name"] == "my-ml-project"
     kubeflow = variant["orchestrator"] == "kubeflow"
     assert ("kubeflow" in params) == kubeflow
@@ -392,9 +393,9 @@ def test_baked_python_is_lint_clean_and_formatted(baked, variant):
         assert result.returncode == 0, result.stdout + result.stderr
 
 
-@pytest.mark.parametrize("reporter", ["cml", "builtin"])
-def test_retrain_pull_request_is_opened_by_the_chosen_reporter(tmp_path, reporter):
-    project = bake(tmp_path, pr_reporter=reporter)
+@pytest.mark.parametrize("poster", ["cml", "builtin"])
+def test_retrain_pull_request_is_opened_by_the_chosen_poster(tmp_path, poster):
+    project = bake(tmp_path, report_poster=poster)
     workflow = yaml.safe_load((project / ".github/workflows/retrain.yaml").read_text())
     steps = workflow["jobs"]["retrain"]["steps"]
     runs = " ".join(step.get("run", "") for step in steps)
@@ -403,7 +404,7 @@ def test_retrain_pull_request_is_opened_by_the_chosen_reporter(tmp_path, reporte
     # The outputs outlive the runner, and the pull request commits every change the run
     # made: a merged retrain must match its dvc.lock for the deploy to release it.
     assert runs.index("uv run dvc repro") < runs.index("uv run dvc push")
-    if reporter == "cml":
+    if poster == "cml":
         assert "cml pr create" in runs and "create-pull-request" not in uses
         [create] = [step["run"] for step in steps if "cml pr create" in step.get("run", "")]
         assert create.split()[-1] == "."

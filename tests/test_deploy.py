@@ -169,7 +169,7 @@ def test_releases_gates_rollback_and_serving(project, project_env, server, tmp_p
     first_commit = repro_and_commit("first model")
     first = mlops("deploy")
     assert "input example: 5 predictions" in first.stdout
-    assert "integration tests passed on version 1 ('staging')" in first.stdout
+    assert "staging checks passed on version 1 ('staging')" in first.stdout
     assert "no KServe manifest for 'production'" in first.stdout  # a local folder store
     state = registry()
     assert state["aliases"] == {"production": "1", "staging": "1"}
@@ -183,7 +183,7 @@ def test_releases_gates_rollback_and_serving(project, project_env, server, tmp_p
     assert tags["train_run_id"] == train_run == state["versions"]["1"]["run_id"]
     assert {k: float(tags[f"metric.{k}"]) for k in metrics} == metrics
     assert tags["verified"] == "true" and tags["promoted_at"]
-    assert tags["integration_tests"] == "passed" and float(tags["latency.p95_ms"]) > 0
+    assert tags["staging_checks"] == "passed" and float(tags["latency.p95_ms"]) > 0
     cloud = project_env.run(["dvc", "status", "--cloud", "--json"], cwd=project)
     assert json.loads(cloud.stdout) == {}, "the deploy must push every output to the remote"
 

@@ -104,7 +104,7 @@ def test_an_own_data_branch_is_judged_by_mains_floors_and_deployed_explicitly(
         assert "roc_auc meets its floor" in released.stdout
         shown = sh("python", "-c", INSPECT_REGISTRY, url, MODEL)
         registry = json.loads(shown.stdout)
-        # Released through staging (integration tests passed) to production.
+        # Released through staging (staging checks passed) to production.
         assert registry["aliases"] == {"staging": "2", "production": "2", "previous": "1"}
         tags = registry["versions"]["2"]["tags"]
         assert (

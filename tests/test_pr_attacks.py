@@ -2,7 +2,7 @@
 
 One baked project, one history: `main` holds the default model (C=1.0) and its results;
 each branch below starts from it, and is checked by running the `run:` steps of the
-baked pr-report workflow, in their order and working directories, with GitHub's
+baked report workflow, in their order and working directories, with GitHub's
 variables (RUNNER_TEMP, GITHUB_WORKSPACE, the event) pointing at the test's folders.
 Steps that need GitHub (actions, posting the comment, CML) are left out; the act
 harness runs the whole file under a runner.
@@ -31,9 +31,9 @@ from .conftest import bake, run
 pytestmark = pytest.mark.slow
 
 WEAK = 0.01
-WORKFLOW = ".github/workflows/pr-report-builtin.yml"
+WORKFLOW = ".github/workflows/report.yml"
 # Steps that talk to GitHub (or install what only posting needs): not run here.
-NEEDS_GITHUB = ("mlops comment", "npm install")
+NEEDS_GITHUB = ("mlops post-report", "npm install")
 
 
 @dataclass
@@ -162,7 +162,7 @@ class History:
 @pytest.fixture(scope="module")
 def history(tmp_path_factory, project_env) -> History:
     scratch = tmp_path_factory.mktemp("attacks")
-    project = bake(scratch, task="classification", pr_reporter="builtin")
+    project = bake(scratch, task="classification", report_poster="builtin")
     project_env.install(project)
     made = History(project, project_env, scratch)
     made.git("config", "user.email", "ci@example.com")

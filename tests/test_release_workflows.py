@@ -157,7 +157,7 @@ def subjects(policy: dict) -> list[str]:
 
 
 def test_unmerged_code_gets_only_the_read_role(tmp_path):
-    project = bake(tmp_path, storage="s3", pr_reporter="cml")
+    project = bake(tmp_path, storage="s3", report_poster="cml")
     readme = (project / "README.md").read_text(encoding="utf-8")
     release_trust = json_after(readme, "Trust policy of the release role")
     assert sorted(subjects(release_trust)) == [
@@ -192,7 +192,7 @@ def test_unmerged_code_gets_only_the_read_role(tmp_path):
     assert roles == {
         "deploy.staging": ("AWS_RELEASE_ROLE_ARN", "staging"),
         "deploy.production": ("AWS_RELEASE_ROLE_ARN", "production"),
-        "pr-report-cml.report": ("AWS_READ_ROLE_ARN", None),
+        "report.report": ("AWS_READ_ROLE_ARN", None),
         "retrain.monitor": ("AWS_READ_ROLE_ARN", None),
         "retrain.retrain": ("AWS_RELEASE_ROLE_ARN", None),
     }
@@ -201,7 +201,7 @@ def test_unmerged_code_gets_only_the_read_role(tmp_path):
     assert set(triggers(retrain)) <= {"schedule", "workflow_dispatch", "repository_dispatch"}
 
     # CML: installed without install scripts or AWS credentials; its token taken back out.
-    for name, job_name in (("pr-report-cml.yml", "report"), ("retrain.yaml", "retrain")):
+    for name, job_name in (("report.yml", "report"), ("retrain.yaml", "retrain")):
         steps = yaml.safe_load((folder / name).read_text(encoding="utf-8"))["jobs"][job_name][
             "steps"
         ]

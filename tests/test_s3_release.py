@@ -1,6 +1,6 @@
 """The release flow of a storage=s3 project on a laptop stack: `mlops stack up --local-s3`
 runs moto (S3-compatible) and a real `mlflow server` on 127.0.0.1, and the project
-releases through staging and integration tests to production, with KServe manifests
+releases through staging and staging checks to production, with KServe manifests
 that point at the released bytes in the bucket.
 """
 
@@ -98,12 +98,12 @@ def test_s3_release_through_staging_to_production(tmp_path, project_env):
         # Release 1: staged, integration-tested over HTTP, promoted.
         repro_and_commit("alpha 1")
         first = sh("mlops", "deploy")
-        assert "integration tests passed on version 1 ('staging')" in first.stdout
+        assert "staging checks passed on version 1 ('staging')" in first.stdout
         assert "latency: p50" in first.stdout
         state = registry()
         assert state["aliases"] == {"production": "1", "staging": "1"}
         tags = state["versions"]["1"]["tags"]
-        assert tags["integration_tests"] == "passed"
+        assert tags["staging_checks"] == "passed"
         assert float(tags["latency.p95_ms"]) >= float(tags["latency.p50_ms"]) > 0
         assert float(tags["latency.throughput_rps"]) > 0 and tags["latency.requests"] == "50"
         cloud = sh("dvc", "status", "--cloud", "--json")
@@ -137,19 +137,19 @@ def test_s3_release_through_staging_to_production(tmp_path, project_env):
         assert worse.returncode == 1 and "refused: the candidate fails the gate" in worse.stdout
         assert registry() == state
 
-        # A candidate that passes the gate but not the integration tests (a latency
+        # A candidate that passes the gate but not the staging checks (a latency
         # budget of 0 ms): staged and tagged as failed; production stays on version 2.
         set_param("alpha", "1000.0", "9.5")
         set_param("latency_budget_ms", "500", "0")
         repro_and_commit("alpha 9.5, no latency budget")
         failed = sh("mlops", "deploy", check=False)
         assert failed.returncode == 1, failed.stdout + failed.stderr
-        assert "refused: the integration tests failed on version 3" in failed.stdout
+        assert "refused: the staging checks failed on version 3" in failed.stdout
         assert "is over the budget of 0 ms" in failed.stdout
         assert "'production' stays on version 2" in failed.stdout
         state = registry()
         assert state["aliases"] == {"production": "2", "previous": "1", "staging": "3"}
-        assert state["versions"]["3"]["tags"]["integration_tests"] == "failed"
+        assert state["versions"]["3"]["tags"]["staging_checks"] == "failed"
         assert manifest("production")["spec"]["predictor"]["model"]["storageUri"] == second_uri
 
         # Rollback: production back to version 1, and its manifest with it.

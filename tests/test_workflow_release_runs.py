@@ -24,7 +24,7 @@ from .test_s3_release import read_env_file
 pytestmark = pytest.mark.slow
 
 MODEL = "my-ml-project"
-STAGING = "Deploy to staging and run the integration tests"
+STAGING = "Deploy to staging and run the staging checks"
 PRODUCTION = "Promote to production"
 ROLLBACK = "Roll back production"
 AWS_VARIABLES = {
@@ -89,15 +89,15 @@ def test_s3_deploy_releases_stops_a_worse_model_in_staging_and_rolls_back(
                 secrets=secrets,
             )
 
-        # A merge to main: staging, the integration tests over HTTP, production.
+        # A merge to main: staging, the staging checks over HTTP, production.
         merge("Results of the first run")
         first = deploy()
         assert first.returncode == 0, first.failed_because()
         assert first.jobs == {STAGING: "success", PRODUCTION: "success"}, first.failed_because()
-        assert "integration tests passed on version 1 ('staging')" in first.log
+        assert "staging checks passed on version 1 ('staging')" in first.log
         state = registry()
         assert state["aliases"] == {"production": "1", "staging": "1"}
-        assert state["versions"]["1"]["tags"]["integration_tests"] == "passed"
+        assert state["versions"]["1"]["tags"]["staging_checks"] == "passed"
         assert manifest_version(repository, "kserve-production", "production") == "1"
 
         # A second release, made on the laptop: production on 2, previous on 1.

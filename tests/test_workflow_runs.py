@@ -8,6 +8,8 @@ commands (the unit tests, the pipeline). One bake per module, installed once.
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from .act_harness import Repository
@@ -22,7 +24,7 @@ CI_JOBS = {"pre-commit hooks", "unit tests", "pipeline, params and suites agree"
 def repository(tmp_path_factory, project_env) -> Repository:
     """A default bake (classification, built-in poster, local storage) with a history."""
     work = tmp_path_factory.mktemp("runs")
-    project = bake(work, pr_reporter="builtin")
+    project = bake(work, report_poster="builtin")
     project_env.install(project)
     return Repository(project, work, project_env)
 
@@ -49,10 +51,15 @@ def test_ci_passes_on_push_and_all_green_fails_on_a_failing_unit_test(repository
             "def test_broken():\n    assert 1 + 1 == 3\n", encoding="utf-8"
         )
         repository.commit("A failing unit test", push=True)
+        # The push above ran the whole suite; here pytest's own PYTEST_ADDOPTS narrows the
+        # `unit tests` step (run as written) to the new test and one that passes, so the run
+        # shows the failing test fails the job without paying for the suite twice.
+        repository.env["PYTEST_ADDOPTS"] = "-k 'test_broken or test_params'"
         proposed = repository.act(
             "pull_request", "ci.yml", repository.pull_request_event(3, "failing-test")
         )
     finally:
+        repository.env.pop("PYTEST_ADDOPTS", None)
         repository.checkout("main")
     assert proposed.returncode != 0
     assert proposed.jobs == {
@@ -62,6 +69,7 @@ def test_ci_passes_on_push_and_all_green_fails_on_a_failing_unit_test(repository
         "all green": "failure",
     }, proposed.failed_because()
     assert "test_broken" in proposed.log and "not all green" in proposed.log
+    assert re.search(r"1 failed, \d+ passed, \d+ deselected", proposed.log), proposed.log[-3000:]
 
 
 @pytest.fixture(scope="module")
@@ -116,9 +124,9 @@ def gate_failed_the_job(run) -> bool:
 
 @pytest.mark.slow
 def test_the_pull_request_report_comments_once_and_the_gate_decides(with_results):
-    """pr-report-builtin.yml on pull requests against main with committed results."""
+    """report.yml on pull requests against main with committed results."""
     repository = with_results
-    workflow = "pr-report-builtin.yml"
+    workflow = "report.yml"
     with serving(StubGitHub()) as github:
         repository.env.update(GITHUB_API_URL=github.url)
 
@@ -170,7 +178,7 @@ def test_the_pull_request_report_comments_once_and_the_gate_decides(with_results
         assert "Quality gate failed" in forked.summaries.get("Report and quality gate", "")
     repository.checkout("main")
     for run in (first, second, worse, looser, forked):
-        print(f"pr-report run: {run.seconds:.0f} s")
+        print(f"report run: {run.seconds:.0f} s")
 
 
 @pytest.mark.slow
@@ -179,10 +187,10 @@ def test_the_harness_runs_the_file_not_the_commands(with_results):
     (`steps.report.outcome`) reads a step that no longer exists: the same worse model now
     passes, so the assertion the report flow makes fails. The harness tests the wiring."""
     repository = with_results
-    original = repository.path / ".github" / "workflows" / "pr-report-builtin.yml"
+    original = repository.path / ".github" / "workflows" / "report.yml"
     text = original.read_text(encoding="utf-8")
     assert text.count("id: report\n") == 1 and "steps.report.outcome" in text
-    mutant = repository.work / "pr-report-mutant.yml"
+    mutant = repository.work / "report-mutant.yml"
     mutant.write_text(text.replace("id: report\n", "id: built\n"), encoding="utf-8")
     if repository.git("branch", "--list", "worse"):
         repository.checkout("worse")

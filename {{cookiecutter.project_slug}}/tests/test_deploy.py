@@ -12,7 +12,7 @@ import yaml
 
 from {{ cookiecutter.package_name }}.commands import deploy, rollback
 from {{ cookiecutter.package_name }}.core.latency import summarize
-from {{ cookiecutter.package_name }}.integrations import acceptance
+from {{ cookiecutter.package_name }}.integrations import staging_checks
 from {{ cookiecutter.package_name }}.integrations.registry import (
     Registry,
     RegistryError,
@@ -39,14 +39,14 @@ def released(write_params, monkeypatch):
     }
     (params.root / "dvc.lock").write_text(yaml.safe_dump(lock))
 
-    def integration_tests(params, model_uri, env, say):
+    def passing_checks(params, model_uri, env, say):
         assert model_uri == f"models:/{params.registry.model_name}@staging"
-        return acceptance.Outcome(5, summarize([0.01, 0.02]), {})
+        return staging_checks.Outcome(5, summarize([0.01, 0.02]), {})
 
     monkeypatch.setattr(deploy.git, "git_commit", lambda root: "c0ffee")
     monkeypatch.setattr(deploy.dvc, "require_in_sync", lambda root: None)
     monkeypatch.setattr(deploy.dvc, "push_outputs", lambda root: "pushed")
-    monkeypatch.setattr(acceptance, "run", integration_tests)
+    monkeypatch.setattr(staging_checks, "run", passing_checks)
     return params
 
 
@@ -63,7 +63,7 @@ def test_a_release_stopped_after_registering_is_resumed_not_duplicated(released,
     assert "resuming the release of version 1" in capsys.readouterr().out
     assert aliases(released) == {"production": "1", "staging": "1"}
     tags = Registry(released).version("1").tags
-    assert tags["integration_tests"] == "passed"
+    assert tags["staging_checks"] == "passed"
     assert tags["latency.p50_ms"] == "15.000" and tags["latency.requests"] == "2"
 
     assert deploy.run(released, argparse.Namespace(check=False, summary=None)) == 0
@@ -114,35 +114,35 @@ def test_rollback_swaps_production_and_previous(released, capsys):
     assert aliases(released) == {"production": "2", "previous": "1"}
 
 
-def test_failed_integration_tests_leave_production_where_it_was(released, monkeypatch, capsys):
+def test_failed_staging_checks_leave_production_where_it_was(released, monkeypatch, capsys):
     assert deploy.run(released, argparse.Namespace(check=False, summary=None)) == 0
     assert aliases(released) == {"production": "1", "staging": "1"}
 
     def failing(params, model_uri, env, say):
-        raise acceptance.IntegrationTestError("the p95 latency 20.0 ms is over the budget")
+        raise staging_checks.StagingCheckError("the p95 latency 20.0 ms is over the budget")
 
-    monkeypatch.setattr(acceptance, "run", failing)
+    monkeypatch.setattr(staging_checks, "run", failing)
     monkeypatch.setattr(deploy.git, "git_commit", lambda root: "beef")
     (released.root / "dvc.lock").write_text(
         "# another\n" + (released.root / "dvc.lock").read_text()
     )
     assert deploy.run(released, argparse.Namespace(check=False, summary=None)) == deploy.REFUSED
     out = capsys.readouterr().out
-    assert "refused: the integration tests failed on version 2" in out
+    assert "refused: the staging checks failed on version 2" in out
     assert "'production' stays on version 1" in out
     assert aliases(released) == {"production": "1", "staging": "2"}
-    assert Registry(released).version("2").tags["integration_tests"] == "failed"
+    assert Registry(released).version("2").tags["staging_checks"] == "failed"
 
     # --to staging stops once the tests pass; the next deploy promotes without retesting.
     monkeypatch.setattr(
-        acceptance, "run", lambda *args: acceptance.Outcome(5, summarize([0.01]), {})
+        staging_checks, "run", lambda *args: staging_checks.Outcome(5, summarize([0.01]), {})
     )
     staged = argparse.Namespace(check=False, summary=None, to="staging")
     assert deploy.run(released, staged) == 0
     assert aliases(released) == {"production": "1", "staging": "2"}
-    monkeypatch.setattr(acceptance, "run", failing)
+    monkeypatch.setattr(staging_checks, "run", failing)
     assert deploy.run(released, argparse.Namespace(check=False, summary=None)) == 0
-    assert "passed the integration tests on 'staging' already" in capsys.readouterr().out
+    assert "passed the staging checks on 'staging' already" in capsys.readouterr().out
     assert aliases(released) == {"production": "2", "previous": "1", "staging": "2"}
 
 

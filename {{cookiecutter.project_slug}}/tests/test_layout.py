@@ -37,7 +37,7 @@ def test_core_imports_none_of_the_heavy_integrations():
     assert not loaded_after_importing(core) & set(HEAVY)
 
 
-@pytest.mark.parametrize("command", ["report", "gate", "comment", "smoke-test", "pull"])
+@pytest.mark.parametrize("command", ["report", "gate", "post-report", "smoke-test", "pull"])
 def test_light_commands_stay_light(command):
     loaded = loaded_after_importing([f"{{ cookiecutter.package_name }}.{module_name(command)}"])
     assert not loaded & {*HEAVY, "sklearn", "pandas", "scipy"}

@@ -64,7 +64,7 @@ TOOLS: dict[str, Command] = _by_name(
     _tool("pull", "fetch from the DVC remote the outputs of stages the branch did not change"),
     _tool("report", "compare the results with the baseline revision; write report.md"),
     _tool("gate", "exit 1 if a metric regressed beyond its tolerance against the baseline"),
-    _tool("comment", "post report.md on the pull request as one comment, updated in place"),
+    _tool("post-report", "post report.md on the pull request as one comment, updated in place"),
     _tool(
         "deploy",
         "release the model dvc.lock records: gate, register, stage and test it over "

@@ -25,7 +25,7 @@ ESTIMATORS: dict[str, dict[str, str]] = {
 DIRECTIONS = ("higher", "lower")
 # How `mlops monitor` corrects its per-feature tests for running many of them.
 CORRECTIONS = ("benjamini-hochberg", "bonferroni")
-# Who posts the pull-request report (`report.poster`; the `pr_reporter` answer).
+# Who posts the pull-request report (`report.poster`; the `report_poster` answer).
 POSTERS = ("cml", "builtin")
 
 

@@ -11,7 +11,7 @@ In order, and nothing is written to the registry until every check passed:
    the registered files are checked byte for byte against the workspace;
 5. `dvc push` stores the outputs in the default remote;
 6. staging: the staging alias moves to the version (and its KServe manifest is
-   written), and the integration tests run against it, served from the registry
+   written), and the staging checks run against it, served from the registry
    over HTTP on a loopback port: the input example, the latency budget, the
    metrics on the held-out rows; latency and throughput are tagged on the version;
 7. production: the production alias moves (the outgoing version gets the previous
@@ -30,8 +30,8 @@ from typing import TYPE_CHECKING
 
 from ..core import gates
 from ..core.release import (
-    INTEGRATION_TAG,
     PROMOTED_TAG,
+    STAGING_CHECKS_TAG,
     Release,
     broken_problem,
     decide,
@@ -79,7 +79,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--to",
         choices=("staging", "production"),
         default="production",
-        help="how far to release: `staging` stops once the integration tests passed; "
+        help="how far to release: `staging` stops once the staging checks passed; "
         "`production` (the default) also moves the production alias, skipping the tests "
         "when this release passed them on staging already",
     )
@@ -332,38 +332,35 @@ def release(params: Params, args: argparse.Namespace, say: Callable[[str], None]
 def stage_and_test(
     params: Params, registry: Registry, version: str, tags: dict[str, str], say
 ) -> bool:
-    """Move the staging alias to `version` and run the integration tests against it.
+    """Move the staging alias to `version` and run the staging checks against it.
 
     True when they pass (now, or before on this same staged version). A failure is
     tagged on the version and reported; the production alias is not touched.
     """
-    from ..integrations import acceptance, kserve
+    from ..integrations import kserve, staging_checks
 
     staging, alias = params.registry.staging_alias, params.registry.alias
     already = registry.aliases().get(staging) == version
-    if already and tags.get(INTEGRATION_TAG) == "passed":
-        say(f"version {version} passed the integration tests on '{staging}' already")
+    if already and tags.get(STAGING_CHECKS_TAG) == "passed":
+        say(f"version {version} passed the staging checks on '{staging}' already")
         return True
     registry.point(staging, version)
     say(f"staged: '{staging}' -> version {version}")
     say(kserve.write(params, registry, staging))
     model_uri = f"models:/{registry.name}@{staging}"
-    say(f"integration tests against {model_uri}, served over HTTP:")
+    say(f"staging checks against {model_uri}, served over HTTP:")
     try:
-        outcome = acceptance.run(params, model_uri, {"MLFLOW_TRACKING_URI": registry.uri}, say)
-    except (acceptance.IntegrationTestError, serving.SmokeTestError) as error:
-        registry.tag(version, INTEGRATION_TAG, "failed")
+        outcome = staging_checks.run(params, model_uri, {"MLFLOW_TRACKING_URI": registry.uri}, say)
+    except (staging_checks.StagingCheckError, serving.SmokeTestError) as error:
+        registry.tag(version, STAGING_CHECKS_TAG, "failed")
         holder = registry.aliases().get(alias)
         where = f"stays on version {holder}" if holder else "holds no version yet"
-        say(
-            f"refused: the integration tests failed on version {version} ({error}); "
-            f"'{alias}' {where}"
-        )
+        say(f"refused: the staging checks failed on version {version} ({error}); '{alias}' {where}")
         return False
     for key, value in outcome.latency.tags().items():
         registry.tag(version, key, value)
-    registry.tag(version, INTEGRATION_TAG, "passed")
-    say(f"integration tests passed on version {version} ('{staging}')")
+    registry.tag(version, STAGING_CHECKS_TAG, "passed")
+    say(f"staging checks passed on version {version} ('{staging}')")
     return True
 
 

@@ -14,8 +14,8 @@ from enum import Enum
 # Set on a version when deploy first moves the alias to it.
 PROMOTED_TAG = "promoted_at"
 VERIFIED_TAG = "verified"
-# "passed" or "failed": the integration tests on the staged version.
-INTEGRATION_TAG = "integration_tests"
+# "passed" or "failed": the staging checks on the staged version.
+STAGING_CHECKS_TAG = "staging_checks"
 
 
 class Release(Enum):

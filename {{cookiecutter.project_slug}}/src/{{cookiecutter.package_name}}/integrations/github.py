@@ -91,12 +91,12 @@ def pull_request_number(env: Mapping[str, str]) -> int:
     except (OSError, json.JSONDecodeError):
         raise ProjectError(
             f"GITHUB_EVENT_PATH {event_path!r} is not a readable event file; "
-            "`mlops comment` runs in a pull_request workflow"
+            "`mlops post-report` runs in a pull_request workflow"
         ) from None
     number = (event.get("pull_request") or {}).get("number") or event.get("number")
     if not isinstance(number, int):
         raise ProjectError(
-            "the workflow event has no pull request number; run `mlops comment` on "
+            "the workflow event has no pull request number; run `mlops post-report` on "
             "`pull_request` events only"
         )
     return number

@@ -23,7 +23,7 @@ from .conftest import bake, run
 from .github_stub import StubGitHub, real_cml, self_signed, serving
 
 MARKER_PREFIX = "<!-- mlops report"
-MARKER_REST = ": updated in place by `mlops comment` -->"  # the whole marker, for a spoof
+MARKER_REST = ": updated in place by `mlops post-report` -->"  # the whole marker, for a spoof
 
 
 @pytest.fixture
@@ -34,12 +34,12 @@ def github():
 
 @pytest.fixture(scope="module")
 def project(tmp_path_factory) -> Path:
-    return bake(tmp_path_factory.mktemp("comment"), pr_reporter="builtin")
+    return bake(tmp_path_factory.mktemp("post-report"), report_poster="builtin")
 
 
 @pytest.fixture
 def post(project, github, tmp_path):
-    """Run `mlops comment` from the baked sources as the workflow step would."""
+    """Run `mlops post-report` from the baked sources as the workflow step would."""
     event = tmp_path / "event.json"
     event.write_text(json.dumps({"pull_request": {"number": 7}}))
 
@@ -54,7 +54,10 @@ def post(project, github, tmp_path):
             "GITHUB_EVENT_PATH": str(event),
         }
         return run(
-            [sys.executable, "-m", "my_ml_project", "comment"], cwd=project, env=env, check=False
+            [sys.executable, "-m", "my_ml_project", "post-report"],
+            cwd=project,
+            env=env,
+            check=False,
         )
 
     return post_report
@@ -148,10 +151,11 @@ def test_other_api_errors_fail_with_the_status(github, post, project):
 def workflows(tmp_path_factory) -> dict[str, Path]:
     found = {}
     for poster in ("cml", "builtin"):
-        project = bake(tmp_path_factory.mktemp(poster), pr_reporter=poster)
-        [workflow] = (project / ".github" / "workflows").glob("pr-report-*.yml")
-        assert workflow.name == f"pr-report-{poster}.yml"
-        found[poster] = workflow
+        project = bake(tmp_path_factory.mktemp(poster), report_poster=poster)
+        # One report workflow under one name, built from the chosen poster's source.
+        folder = project / ".github" / "workflows"
+        assert [path.name for path in folder.glob("report*.yml")] == ["report.yml"]
+        found[poster] = folder / "report.yml"
     return found
 
 
@@ -171,7 +175,7 @@ def test_the_workflow_posts_before_the_gate_decides(workflows, poster):
     assert job["timeout-minutes"] <= 60
     commands = [step.get("run", step.get("uses", "")) for step in job["steps"]]
     position = {command: index for index, command in enumerate(commands)}
-    post = position[f"uv run --locked mlops comment --poster {poster}"]
+    post = position[f"uv run --locked mlops post-report --poster {poster}"]
     # The branch's pipeline, its forced evaluation, then main's code judges it.
     report_run = 'uv run --locked mlops report --workspace "$GITHUB_WORKSPACE"'
     assert (
@@ -240,7 +244,7 @@ def test_the_workflow_posting_step_with_real_cml_and_images(
     built-in poster edits the same comment; a 403 -> one line, and the gate still decides."""
     cml_bin = real_cml(tmp_path / "cml")
     tls, cert = self_signed(tmp_path)
-    project = installed_project(pr_reporter="cml")
+    project = installed_project(report_poster="cml")
     params = project / "params.yaml"
     params.write_text(params.read_text().replace("publish_images: false", "publish_images: true"))
     # A baseline on main and a branch whose f1 regressed, so the gate has a verdict to give.
@@ -263,8 +267,8 @@ def test_the_workflow_posting_step_with_real_cml_and_images(
     local_pngs = re.findall(r"!\[[^\]]*\]\(([^)]+\.png)\)", report_md.read_text())
     assert local_pngs, "publish_images: true makes report.md link the PNG charts"
 
-    workflow = project / ".github" / "workflows" / "pr-report-cml.yml"
-    posting = step_named(workflow, "uv run --locked mlops comment")
+    workflow = project / ".github" / "workflows" / "report.yml"
+    posting = step_named(workflow, "uv run --locked mlops post-report")
     gate = step_named(workflow, "uv run --locked mlops gate")
     server = StubGitHub(tls)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
@@ -328,7 +332,7 @@ def test_the_workflow_posting_step_with_real_cml_and_images(
         assert ALERT in comment["body"] and "\\[!WARNING]" not in comment["body"]
 
         # Switching posters edits the same comment.
-        switched = run_step("uv run mlops comment --poster builtin")
+        switched = run_step("uv run mlops post-report --poster builtin")
         assert switched.returncode == 0 and "updated" in switched.stdout, switched.stderr
         assert reports() == [comment] and len(server.comments) == 101
 

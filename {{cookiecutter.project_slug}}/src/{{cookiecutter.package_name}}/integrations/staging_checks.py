@@ -1,4 +1,4 @@
-"""Integration tests of a staged model, served over HTTP from the registry.
+"""Staging checks of a staged model, served over HTTP from the registry.
 
 `mlops deploy` runs them after the staging alias moved and before production does:
 the input example must be answered, the p95 latency of one-row requests must stay
@@ -29,7 +29,7 @@ BATCH_ROWS = 500
 PROBABILITY_METRICS = frozenset({"roc_auc"})
 
 
-class IntegrationTestError(ProjectError):
+class StagingCheckError(ProjectError):
     """The staged model served, but not as the release requires."""
 
 
@@ -44,7 +44,7 @@ def _post(url: str, payload: dict[str, Any], timeout: float = 60) -> list:
     try:
         return serving.predict(url, payload, timeout)
     except serving.SmokeTestError as error:
-        raise IntegrationTestError(str(error)) from None
+        raise StagingCheckError(str(error)) from None
 
 
 def one_row(example: dict[str, Any]) -> dict[str, Any]:
@@ -102,7 +102,7 @@ def held_out_metrics(url: str, params: Params) -> dict[str, float]:
 
 
 def run(params: Params, model_uri: str, env: dict[str, str], say: Callable[[str], None]) -> Outcome:
-    """Serve `model_uri` (the staging alias) on loopback and run every integration test."""
+    """Serve `model_uri` (the staging alias) on loopback and run every staging check."""
     from ..io import read_metrics
 
     registry = params.registry
@@ -111,12 +111,12 @@ def run(params: Params, model_uri: str, env: dict[str, str], say: Callable[[str]
         try:
             answered = serving.smoke_test(url, params.paths.model / serving.INPUT_EXAMPLE)
         except serving.SmokeTestError as error:
-            raise IntegrationTestError(str(error)) from None
+            raise StagingCheckError(str(error)) from None
         say(f"  input example: {len(answered)} predictions")
         latency = time_requests(url, one_row(example), registry.latency_requests)
         say(f"  latency: {latency.explain()}")
         if not latency.p95_ms <= registry.latency_budget_ms:
-            raise IntegrationTestError(
+            raise StagingCheckError(
                 f"the p95 latency {latency.p95_ms:.1f} ms is over the budget of "
                 f"{registry.latency_budget_ms:g} ms (registry.latency_budget_ms)"
             )
@@ -124,7 +124,7 @@ def run(params: Params, model_uri: str, env: dict[str, str], say: Callable[[str]
     recorded = read_metrics(params.paths.metrics, hint="run `dvc repro` and commit it")
     problems = metric_mismatches(recorded, served, registry.metrics_tolerance)
     if problems:
-        raise IntegrationTestError(
+        raise StagingCheckError(
             f"the served model's metrics on {params.paths.test.name} do not match "
             f"{params.paths.metrics.name}: " + "; ".join(problems)
         )

@@ -5,7 +5,7 @@ from argparse import Namespace
 
 import pytest
 
-from {{ cookiecutter.package_name }}.commands.comment import (
+from {{ cookiecutter.package_name }}.commands.post_report import (
     MARKER,
     MAX_BODY,
     comment_body,
@@ -14,7 +14,7 @@ from {{ cookiecutter.package_name }}.commands.comment import (
     local_images,
     publish_images,
 )
-from {{ cookiecutter.package_name }}.commands.comment import run as run_comment
+from {{ cookiecutter.package_name }}.commands.post_report import run as run_post_report
 from {{ cookiecutter.package_name }}.errors import ParamsError, ProjectError
 from {{ cookiecutter.package_name }}.integrations.github import PullRequest, next_page, refusal
 from {{ cookiecutter.package_name }}.params import load_params
@@ -183,4 +183,4 @@ def test_publishing_images_needs_cml(write_params):
 def test_a_missing_report_says_what_to_run(write_params):
     params = load_params(write_params())
     with pytest.raises(ProjectError, match="run `mlops report` first"):
-        run_comment(params, Namespace(poster="builtin", report=None))
+        run_post_report(params, Namespace(poster="builtin", report=None))

@@ -1,7 +1,7 @@
 """comment: post report.md on the pull request as one comment, updated in place on every push.
 
 Both posters (`report.poster` in params.yaml) find and write the comment the same way:
-`mlops comment` pages through every comment of the pull request with GitHub's REST
+`mlops post-report` pages through every comment of the pull request with GitHub's REST
 API (standard library only), edits the one carrying MARKER that the token's own
 identity wrote (`GitHub.identity`; a marked comment by anyone else is left alone), or
 creates it. So a busy pull request still gets one report (CML's own `comment update`
@@ -39,7 +39,7 @@ from ..errors import ProjectError
 from ..integrations.github import AFTERWORD, COMMENT_AUTHOR_ENV, GitHub, PullRequest
 from ..params import POSTERS, Params
 
-MARKER = "<!-- mlops report: updated in place by `mlops comment` -->"
+MARKER = "<!-- mlops report: updated in place by `mlops post-report` -->"
 # The watermark title an earlier CML poster (`cml comment update --watermark-title=...`) left.
 CML_WATERMARK = '"CML watermark mlops report")'
 # GitHub rejects comment bodies over 65536 characters.
