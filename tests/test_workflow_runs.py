@@ -54,7 +54,7 @@ def test_ci_passes_on_push_and_all_green_fails_on_a_failing_unit_test(repository
         # The push above ran the whole suite; here pytest's own PYTEST_ADDOPTS narrows the
         # `unit tests` step (run as written) to the new test and one that passes, so the run
         # shows the failing test fails the job without paying for the suite twice.
-        repository.env["PYTEST_ADDOPTS"] = "-k 'test_broken or test_params'"
+        repository.env["PYTEST_ADDOPTS"] = "-k 'test_broken or test_the_shipped_params_file_loads'"
         proposed = repository.act(
             "pull_request", "ci.yml", repository.pull_request_event(3, "failing-test")
         )
@@ -69,7 +69,8 @@ def test_ci_passes_on_push_and_all_green_fails_on_a_failing_unit_test(repository
         "all green": "failure",
     }, proposed.failed_because()
     assert "test_broken" in proposed.log and "not all green" in proposed.log
-    assert re.search(r"1 failed, \d+ passed, \d+ deselected", proposed.log), proposed.log[-3000:]
+    plain = re.sub(r"\x1b\[[0-9;]*m", "", proposed.log)  # pytest colours its summary
+    assert re.search(r"1 failed, \d+ passed, \d+ deselected", plain), plain[-3000:]
 
 
 @pytest.fixture(scope="module")
