@@ -65,10 +65,14 @@ def test_deploy_runs_on_main_and_by_hand_one_at_a_time(workflows):
     # A local-storage bake (the default) signs in nowhere: no OIDC token (storage=s3 below).
     read = {"contents": "read"}
     assert jobs["staging"]["permissions"] == jobs["production"]["permissions"] == read
+    # Without shared storage the staging job skips the release (a notice) and production too.
+    assert jobs["staging"]["outputs"] == {"ready": "${{ steps.storage.outputs.ready }}"}
+    assert jobs["production"]["if"] == "needs.staging.outputs.ready == 'true'"
     commands = [
         s["run"] for job in jobs.values() for s in job["steps"] if "mlops" in s.get("run", "")
     ]
     assert commands == [
+        "uv run mlops deploy --check-storage",
         "uv run mlops deploy --check",
         'uv run mlops deploy --to staging --summary "$GITHUB_STEP_SUMMARY"',
         'uv run mlops deploy --summary "$GITHUB_STEP_SUMMARY"',

@@ -142,3 +142,33 @@ def test_failed_staging_checks_leave_production_where_it_was(released, monkeypat
     assert deploy.run(released, deploy.Options(check=False, summary=None)) == 0
     assert "passed the staging checks on 'staging' already" in capsys.readouterr().out
     assert aliases(released) == {"production": "2", "previous": "1", "staging": "2"}
+
+
+def test_check_storage_skips_with_a_notice_until_the_outputs_can_reach_the_runner(
+    tmp_path, monkeypatch, capsys
+):
+    outputs = tmp_path / "github_output"
+    monkeypatch.setenv("GITHUB_ACTIONS", "true")
+    monkeypatch.setenv("GITHUB_OUTPUT", str(outputs))
+    (tmp_path / "dvc.lock").write_text(
+        yaml.safe_dump({"stages": {"train": {"outs": [{"path": "models/model", "md5": "m"}]}}})
+    )
+    # storage=local on a runner: the default remote is a folder it does not have.
+    monkeypatch.setattr(deploy.dvc, "shared_remote", lambda root: None)
+    assert deploy.check_storage(tmp_path) == 0
+    [line] = capsys.readouterr().out.splitlines()
+    assert line.startswith("::notice title=deploy skipped::")
+    assert "set up shared storage (README: Storage)" in line
+    assert outputs.read_text() == "ready=false\n"
+
+    monkeypatch.setattr(deploy.dvc, "shared_remote", lambda root: "storage")
+    assert deploy.check_storage(tmp_path) == 0
+    assert "DVC remote 'storage'" in capsys.readouterr().out
+    assert outputs.read_text() == "ready=false\nready=true\n"
+
+    # The outputs already here (a laptop that ran the pipeline): no remote needed.
+    monkeypatch.setattr(deploy.dvc, "shared_remote", lambda root: None)
+    (tmp_path / "models" / "model").mkdir(parents=True)
+    assert deploy.check_storage(tmp_path) == 0
+    assert "from this workspace" in capsys.readouterr().out
+    assert outputs.read_text().splitlines()[-1] == "ready=true"

@@ -40,7 +40,7 @@ from ..core.release import (
     released_note,
 )
 from ..errors import ProjectError
-from ..integrations import dvc, git, serving
+from ..integrations import dvc, git, github, serving
 from ..params import Params
 
 if TYPE_CHECKING:  # MLflow is imported when a deploy runs, so `--help` answers at once.
@@ -55,6 +55,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--check",
         action="store_true",
         help="only check the workspace, the tracking server and the champion gate; change nothing",
+    )
+    parser.add_argument(
+        "--check-storage",
+        action="store_true",
+        help="only tell whether the outputs of dvc.lock can reach this machine (they are here, "
+        "or in a DVC remote it can read); in GitHub Actions set the step output `ready` and, "
+        "when they cannot, print a notice (README: Storage) instead of failing",
     )
     parser.add_argument(
         "--new-data-set",
@@ -82,6 +89,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 @dataclass(frozen=True)
 class Options:
     check: bool = False
+    check_storage: bool = False
     new_data_set: bool = False
     summary: Path | None = None
     to: str = "production"
@@ -136,8 +144,37 @@ def champion_gate(
     return verdict.passed
 
 
+STORAGE_NOTICE = (
+    "no release: the outputs of dvc.lock are not here and no DVC remote this machine can "
+    "read holds them (the default remote of storage=local is a folder on the machine that "
+    "ran the pipeline); to release on every merge to main, set up shared storage "
+    "(README: Storage)"
+)
+
+
+def check_storage(root: Path) -> int:
+    """Whether a release can run here: the outputs are present, or a DVC remote this
+    machine reaches can supply them. Answers, never fails: a project without shared
+    storage yet gets a neutral skip in CI, not a red run on every merge."""
+    here = dvc.outputs_here(root)
+    remote = None if here else dvc.shared_remote(root)
+    ready = here or remote is not None
+    if ready:
+        where = "this workspace" if here else f"DVC remote '{remote}'"
+        print(f"deploy: the outputs of dvc.lock can come from {where}; a release can run")
+    elif github.in_actions():
+        print(f"::notice title=deploy skipped::{STORAGE_NOTICE}")
+    else:
+        print(f"deploy: {STORAGE_NOTICE}")
+    github.write_outputs({"ready": "true" if ready else "false"})
+    return 0
+
+
 def run(params: Params, options: Options) -> int:
     from ..integrations.registry import registry_errors
+
+    if options.check_storage:
+        return check_storage(params.root)
 
     say = Transcript()
     try:
