@@ -11,21 +11,28 @@ from __future__ import annotations
 import pytest
 import yaml
 
-from .conftest import TEMPLATE
+from .conftest import bake
 
-WORKFLOWS = TEMPLATE / "{{cookiecutter.project_slug}}" / ".github" / "workflows"
-REPORT_WORKFLOWS = sorted(
-    path for path in WORKFLOWS.glob("*.yml") if "mlops gate --workspace" in path.read_text()
-)
+POSTERS = ("builtin", "cml")
 
 
-def test_there_is_a_report_workflow_per_poster():
-    assert len(REPORT_WORKFLOWS) >= 1
+@pytest.fixture(scope="module")
+def report_workflows(tmp_path_factory) -> dict[str, str]:
+    """The baked report.yml of each poster (the sources are templates, rendered by a bake)."""
+    baked = {}
+    for poster in POSTERS:
+        project = bake(tmp_path_factory.mktemp(poster), report_poster=poster)
+        baked[poster] = (project / ".github" / "workflows" / "report.yml").read_text("utf-8")
+    return baked
 
 
-@pytest.mark.parametrize("path", REPORT_WORKFLOWS, ids=lambda path: path.name)
-def test_the_report_workflow_pairs_with_main_and_reads_the_override(path):
-    document = yaml.safe_load(path.read_text(encoding="utf-8"))
+def test_there_is_a_report_workflow_per_poster(report_workflows):
+    assert all("mlops gate --workspace" in text for text in report_workflows.values())
+
+
+@pytest.mark.parametrize("poster", POSTERS)
+def test_the_report_workflow_pairs_with_main_and_reads_the_override(report_workflows, poster):
+    document = yaml.safe_load(report_workflows[poster])
     triggers = document[True]["pull_request"]  # YAML 1.1 reads `on` as true
     assert set(triggers["types"]) == {"opened", "synchronize", "reopened", "labeled"}
     [job] = document["jobs"].values()

@@ -7,8 +7,8 @@ import subprocess
 import pytest
 import yaml
 
-from {{ cookiecutter.package_name }}.commands import report as report_command
 from {{ cookiecutter.package_name }}.commands import gate
+from {{ cookiecutter.package_name }}.commands import report as report_command
 from {{ cookiecutter.package_name }}.commands.gate import run as run_gate
 from {{ cookiecutter.package_name }}.commands.report import gather
 from {{ cookiecutter.package_name }}.core.anchor import Release, best_releases
