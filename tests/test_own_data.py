@@ -72,7 +72,10 @@ def test_own_data_steps_of_the_readme_end_green(tmp_path_factory, project_env):
     assert metrics["accuracy"] > 0.9
     sh("git", "add", "gx/expectations/penguins.json", "params.yaml", "dvc.lock", "metrics.json")
     sh("git", "add", "data/features.json", "reports", "models/train_run.json")
-    sh("git", "add", "data/raw/.gitignore", "data/split/.gitignore", "models/.gitignore")
+    sh(
+        "git", "add", "data/.gitignore", "data/raw/.gitignore", "data/split/.gitignore",
+        "models/.gitignore",
+    )  # fmt: skip
     sh("git", "-c", "user.name=T", "-c", "user.email=t@example.com", "commit", "-qm", "own data")
     assert sh("git", "status", "--porcelain").stdout == "", "the README's list left files out"
 
