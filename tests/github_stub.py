@@ -46,6 +46,8 @@ class StubGitHub(ThreadingHTTPServer):
         self.issues: list[dict] = []
         self.pulls: list[dict] = []
         self.labels: dict[str, dict] = {}
+        # Issue events (`labeled`, ...), each with the number of its issue or pull request.
+        self.events: list[dict] = []
         self.requests: list[tuple[str, str]] = []
         self.assets: list[bytes] = []
         self.read_only = False
@@ -73,6 +75,12 @@ class StubGitHub(ThreadingHTTPServer):
         self.comments.append(comment)
         return comment
 
+    def label(self, number: int, name: str, login: str) -> None:
+        """`login` applies label `name` to pull request `number` (an issue event)."""
+        actor = {"login": login, "type": "User"}
+        self.events.append({"id": self.new_id(), "issue": number, "event": "labeled",
+                            "label": {"name": name}, "actor": actor})  # fmt: skip
+
     def comments_on(self, number: int) -> list[dict]:
         return [comment for comment in self.comments if comment["issue"] == number]
 
@@ -91,6 +99,11 @@ def serving(server: StubGitHub) -> Iterator[StubGitHub]:
         server.shutdown()
         server.server_close()
         thread.join()
+
+
+def issue_events(server: StubGitHub, number: int) -> list[dict]:
+    """GET /repos/{owner}/{repo}/issues/{number}/events: one page, oldest first."""
+    return [event for event in server.events if event["issue"] == number]
 
 
 class StubHandler(BaseHTTPRequestHandler):
@@ -158,6 +171,8 @@ class StubHandler(BaseHTTPRequestHandler):
                 link = f"{server.url}{urlsplit(self.path).path}?page={page + 1}"
                 headers["Link"] = f'<{link}>; rel="next"'
             return self.reply(200, comments[start : start + PAGE_SIZE], headers)
+        if match := re.fullmatch(r"issues/(\d+)/events", path):
+            return self.reply(200, issue_events(server, int(match[1])))
         if path == "issues":
             state = query.get("state", ["open"])[0]
             wanted = set(query.get("labels", [""])[0].split(",")) - {""}

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import copy
 import re
+import subprocess
 import sys
 from pathlib import Path
 
@@ -172,11 +173,30 @@ def project(tmp_path_factory, project_env) -> Path:
     return root
 
 
-def assert_one_clear_line(result, pattern: str) -> None:
+def command_message(stderr: str) -> list[str]:
+    """The lines of an `mlops` error: stderr without argparse's usage block (its
+    `usage:` line and their indented continuations), which precedes argparse's one line."""
+    lines, in_usage = [], False
+    for line in stderr.splitlines():
+        in_usage = line.startswith("usage: ") or (in_usage and line[:1].isspace())
+        if line.strip() and not in_usage:
+            lines.append(line)
+    return lines
+
+
+def bake_message(stderr: str) -> list[str]:
+    """The lines of a refused bake that name an answer: the hook's `  - ` items (its
+    header and cookiecutter's two closing lines name none)."""
+    return [line for line in stderr.splitlines() if line.startswith("  - ")]
+
+
+def assert_one_clear_line(result, pattern: str, message=command_message) -> None:
     output = result.stdout + result.stderr
     assert result.returncode != 0, output
     assert "Traceback" not in output, output
-    assert re.search(pattern, output), f"{pattern!r} not in:\n{output}"
+    lines = message(result.stderr)
+    assert len(lines) == 1, f"{len(lines)} lines of message, not one:\n{output}"
+    assert re.search(pattern, lines[0]), f"{pattern!r} not in the message:\n{output}"
 
 
 @pytest.mark.parametrize(
@@ -217,9 +237,24 @@ def test_a_refused_bake_is_the_hooks_message_without_a_traceback(tmp_path, answe
     result = run(
         [cookiecutter, "--no-input", "-o", tmp_path, TEMPLATE, *arguments], tmp_path, check=False
     )
-    assert_one_clear_line(result, pattern)
+    assert_one_clear_line(result, pattern, bake_message)
     assert "The project was not generated" in result.stderr + result.stdout
     assert not any(tmp_path.iterdir())
+
+
+def test_a_message_of_two_lines_is_not_one_clear_line():
+    """The check itself: it counts the message's lines (argparse's usage block aside)."""
+    failed = subprocess.CompletedProcess([], 1, "", "")
+    usage = "usage: mlops make-batch [-h]\n                   [--rows ROWS]\n"
+    failed.stderr = usage + "mlops make-batch: error: argument --rows: invalid int\n"
+    assert_one_clear_line(failed, r"--rows")
+    for stderr in ("error: one\nerror: two\n", "error: it failed\n  because of --rows\n", ""):
+        failed.stderr = stderr
+        with pytest.raises(AssertionError, match="lines of message, not one"):
+            assert_one_clear_line(failed, r"--rows")
+    failed.stderr = "  - project_slug 'x' is bad\n  - package_name 'y' is bad\n"
+    with pytest.raises(AssertionError, match="2 lines of message"):
+        assert_one_clear_line(failed, r"project_slug", bake_message)
 
 
 def test_the_corpus_holds_at_least_forty_bad_inputs():

@@ -41,7 +41,7 @@ COMMON_FILES = {
     ".github/workflows/report.yml",
     ".pre-commit-config.yaml",
     ".dvc/.gitignore",
-    ".github/workflows/retrain.yaml",
+    ".github/workflows/retrain.yml",
     ".github/workflows/deploy.yml",
     ".github/workflows/rollback.yml",
     ".github/workflows/image.yml",
@@ -83,6 +83,7 @@ COMMON_FILES = {
     "src/{pkg}/commands/stack.py",
     "src/{pkg}/commands/suggest_suite.py",
     "src/{pkg}/core/__init__.py",
+    "src/{pkg}/core/anchor.py",
     "src/{pkg}/core/charts.py",
     "src/{pkg}/core/dotted.py",
     "src/{pkg}/core/drift.py",
@@ -91,6 +92,9 @@ COMMON_FILES = {
     "src/{pkg}/core/markdown.py",
     "src/{pkg}/core/metrics.py",
     "src/{pkg}/core/model.py",
+    "src/{pkg}/core/monitoring.py",
+    "src/{pkg}/core/noise.py",
+    "src/{pkg}/core/outcomes.py",
     "src/{pkg}/core/paired.py",
     "src/{pkg}/core/release.py",
     "src/{pkg}/core/latency.py",
@@ -127,6 +131,7 @@ COMMON_FILES = {
     "src/{pkg}/stages/validate.py",
     "tests/__init__.py",
     "tests/conftest.py",
+    "tests/test_anchor.py",
     "tests/test_check.py",
     "tests/test_cli.py",
     "tests/test_post_report.py",
@@ -134,10 +139,13 @@ COMMON_FILES = {
     "tests/test_drift.py",
     "tests/test_gate.py",
     "tests/test_ingest.py",
+    "tests/test_judge_new_data_set.py",
     "tests/test_layout.py",
     "tests/test_metrics.py",
     "tests/test_paired.py",
     "tests/test_monitor.py",
+    "tests/test_monitoring.py",
+    "tests/test_noise.py",
     "tests/test_params.py",
     "tests/test_pipeline.py",
     "tests/test_registry.py",
@@ -145,6 +153,7 @@ COMMON_FILES = {
     "tests/test_report.py",
     "tests/test_reproduction.py",
     "tests/test_serving.py",
+    "tests/test_signature.py",
     "tests/test_split.py",
     "tests/test_stack.py",
     "tests/test_staging_checks.py",
@@ -302,7 +311,7 @@ def test_project_is_a_clean_git_repository_on_main(baked, variant):
 def test_the_retrain_schedule_is_the_answer(tmp_path):
     project = bake(tmp_path, retrain_cron="30 2 * * MON-FRI")
     workflow = yaml.safe_load(
-        (project / ".github" / "workflows" / "retrain.yaml").read_text(encoding="utf-8")
+        (project / ".github" / "workflows" / "retrain.yml").read_text(encoding="utf-8")
     )
     triggers = workflow[True]  # YAML 1.1 reads the key `on` as true
     assert triggers["schedule"] == [{"cron": "30 2 * * MON-FRI"}]
@@ -314,7 +323,7 @@ def test_the_retrain_schedule_is_the_answer(tmp_path):
 def test_retrain_workflow_passes_zizmor_and_the_workflow_schema(tmp_path):
     """The regular zizmor persona must be silent; the pedantic one is reviewed by hand."""
     project = bake(tmp_path)
-    workflow = project / ".github" / "workflows" / "retrain.yaml"
+    workflow = project / ".github" / "workflows" / "retrain.yml"
     for tool, command in (
         ("zizmor", ["--offline", "--no-progress", str(workflow)]),
         ("check-jsonschema", ["--builtin-schema", "vendor.github-workflows", str(workflow)]),
@@ -396,7 +405,7 @@ def test_baked_python_is_lint_clean_and_formatted(baked, variant):
 @pytest.mark.parametrize("poster", ["cml", "builtin"])
 def test_retrain_pull_request_is_opened_by_the_chosen_poster(tmp_path, poster):
     project = bake(tmp_path, report_poster=poster)
-    workflow = yaml.safe_load((project / ".github/workflows/retrain.yaml").read_text())
+    workflow = yaml.safe_load((project / ".github/workflows/retrain.yml").read_text())
     steps = workflow["jobs"]["retrain"]["steps"]
     runs = " ".join(step.get("run", "") for step in steps)
     uses = " ".join(step.get("uses", "") for step in steps)

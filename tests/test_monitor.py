@@ -39,7 +39,7 @@ def workflow_commands(project: Path, job: str) -> list[str]:
     Steps that talk to GitHub (installing CML, pushing the branch and opening the pull
     request) are left out: the test plays their part with git.
     """
-    workflow = yaml.safe_load((project / ".github/workflows/retrain.yaml").read_text())
+    workflow = yaml.safe_load((project / ".github/workflows/retrain.yml").read_text())
     commands = [step["run"].strip() for step in workflow["jobs"][job]["steps"] if "run" in step]
     assert commands[0] == "uv sync --locked"  # the project is installed already
     return [

@@ -23,6 +23,18 @@ def penguins_csv() -> Path:
     return Path(spec.origin).parent / "data" / "penguins.csv"
 
 
+# The baked README's "Use the production model from Python", on the DVC-tracked model.
+PREDICT_ON_THE_CSV = """
+import mlflow.pyfunc
+import pandas as pd
+
+model = mlflow.pyfunc.load_model("models/model")
+frame = pd.read_csv("data/input/penguins.csv")
+predictions = model.predict(frame)
+print(frame["year"].dtype, len(predictions), predictions[0])
+"""
+
+
 def test_own_data_steps_of_the_readme_end_green(tmp_path_factory, project_env):
     project = bake(tmp_path_factory.mktemp("own-data"))
     project_env.install(project)
@@ -60,9 +72,16 @@ def test_own_data_steps_of_the_readme_end_green(tmp_path_factory, project_env):
     assert metrics["accuracy"] > 0.9
     sh("git", "add", "gx/expectations/penguins.json", "params.yaml", "dvc.lock", "metrics.json")
     sh("git", "add", "data/features.json", "reports", "models/train_run.json")
-    sh("git", "add", "data/raw/.gitignore", "data/split/.gitignore", "models/.gitignore")
+    sh(
+        "git", "add", "data/.gitignore", "data/raw/.gitignore", "data/split/.gitignore",
+        "models/.gitignore",
+    )  # fmt: skip
     sh("git", "-c", "user.name=T", "-c", "user.email=t@example.com", "commit", "-qm", "own data")
     assert sh("git", "status", "--porcelain").stdout == "", "the README's list left files out"
+
+    # The README's Python use of the model, on the CSV as pandas reads it (`year` is int64).
+    predicted = sh("python", "-c", PREDICT_ON_THE_CSV)
+    assert predicted.stdout.split() == ["int64", "344", "Adelie"], predicted.stdout
 
     # The project's own checks, as the checks workflow runs them.
     tests = sh("pytest", "-q", "-p", "no:cacheprovider", check=False)

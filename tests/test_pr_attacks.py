@@ -1,6 +1,9 @@
 """A reviewer's adversary against the pull-request gate, run as the workflow runs it.
 
-One baked project, one history: `main` holds the default model (C=1.0) and its results;
+One baked project, one history: `main` holds the default model (C=1.0) and its results,
+and its gates judge by the point rule (`decide: point`): the honest weak model drops
+accuracy by two of the 113 test rows, beyond the 0.01 tolerance, which the default
+interval rule rightly calls noise (tests/test_noise.py in the project covers that rule);
 each branch below starts from it, and is checked by running the `run:` steps of the
 baked report workflow, in their order and working directories, with GitHub's
 variables (RUNNER_TEMP, GITHUB_WORKSPACE, the event) pointing at the test's folders.
@@ -167,6 +170,12 @@ def history(tmp_path_factory, project_env) -> History:
     made = History(project, project_env, scratch)
     made.git("config", "user.email", "ci@example.com")
     made.git("config", "user.name", "CI")
+    params = project / "params.yaml"
+    text = params.read_text(encoding="utf-8")
+    rule = "{direction: higher, abs_tolerance:"
+    assert text.count(rule) == 5, "every classification rule is changed to the point rule"
+    point = text.replace(rule, "{decide: point, direction: higher, abs_tolerance:")
+    params.write_text(point, encoding="utf-8")
     project_env.run(["dvc", "repro"], cwd=project)
     made.commit("main: the default model and its results")
     main_metrics = (project / "metrics.json").read_text(encoding="utf-8")

@@ -10,7 +10,7 @@ import subprocess
 import pytest
 import yaml
 
-from .conftest import bake
+from .conftest import TEMPLATE, bake
 
 PIN = re.compile(r"^[\w.-]+/[\w.-]+(/[\w.-]+)*@[0-9a-f]{40}$")
 
@@ -62,12 +62,17 @@ def test_deploy_runs_on_main_and_by_hand_one_at_a_time(workflows):
         "production": "production",
     }
     assert jobs["production"]["needs"] == "staging"
-    oidc = {"contents": "read", "id-token": "write"}
-    assert jobs["staging"]["permissions"] == jobs["production"]["permissions"] == oidc
+    # A local-storage bake (the default) signs in nowhere: no OIDC token (storage=s3 below).
+    read = {"contents": "read"}
+    assert jobs["staging"]["permissions"] == jobs["production"]["permissions"] == read
+    # Without shared storage the staging job skips the release (a notice) and production too.
+    assert jobs["staging"]["outputs"] == {"ready": "${{ steps.storage.outputs.ready }}"}
+    assert jobs["production"]["if"] == "needs.staging.outputs.ready == 'true'"
     commands = [
         s["run"] for job in jobs.values() for s in job["steps"] if "mlops" in s.get("run", "")
     ]
     assert commands == [
+        "uv run mlops deploy --check-storage",
         "uv run mlops deploy --check",
         'uv run mlops deploy --to staging --summary "$GITHUB_STEP_SUMMARY"',
         'uv run mlops deploy --summary "$GITHUB_STEP_SUMMARY"',
@@ -134,6 +139,50 @@ def test_the_rollback_keeps_the_manifest_it_rewrote(workflows):
     assert uploads[0]["with"]["name"] == "kserve-production"
 
 
+@pytest.mark.parametrize("storage", ["local", "s3"])
+def test_only_jobs_that_sign_in_to_aws_may_request_an_oidc_token(tmp_path, storage):
+    """`id-token: write` exists only with storage=s3, and there only beside an AWS sign-in."""
+    project = bake(tmp_path, storage=storage, report_poster="cml")
+    folder = project / ".github" / "workflows"
+    signing_in, with_token = set(), set()
+    for path in sorted(folder.glob("*.yml")):
+        assert "{%" not in path.read_text(encoding="utf-8"), "rendered"
+        workflow = yaml.safe_load(path.read_text(encoding="utf-8"))
+        assert "id-token" not in (workflow.get("permissions") or {}), path.name
+        for name, job in workflow["jobs"].items():
+            uses = [step.get("uses", "") for step in job.get("steps", [])]
+            if any(use.startswith("aws-actions/configure-aws-credentials@") for use in uses):
+                signing_in.add(f"{path.stem}.{name}")
+            if (job.get("permissions") or {}).get("id-token") is not None:
+                with_token.add(f"{path.stem}.{name}")
+    assert with_token == signing_in
+    if storage == "local":
+        assert with_token == set()
+        assert "id-token" not in " ".join(p.read_text() for p in folder.glob("*.yml"))
+    else:
+        assert with_token == {
+            "deploy.staging",
+            "deploy.production",
+            "report.report",
+            "retrain.monitor",
+            "retrain.retrain",
+        }
+
+
+def test_workflows_are_copied_verbatim_or_rendered_by_name():
+    """`_copy_without_render` names each verbatim workflow; the rendered ones carry answers."""
+    config = json.loads((TEMPLATE / "cookiecutter.json").read_text(encoding="utf-8"))
+    verbatim = config["_copy_without_render"]
+    source = TEMPLATE / "{{cookiecutter.project_slug}}" / ".github" / "workflows"
+    workflows = {f".github/workflows/{path.name}": path for path in source.iterdir()}
+    assert not [name for name in verbatim if "*" in name or "?" in name], "names, not patterns"
+    assert set(verbatim) <= set(workflows), "every name is a workflow of the template"
+    for name, path in workflows.items():
+        assert name.endswith(".yml"), f"{name}: workflows end in .yml, rendered or not"
+        rendered = "{{ cookiecutter." in path.read_text() or "{%" in path.read_text()
+        assert rendered != (name in verbatim), f"{name}: render it, or list it as verbatim"
+
+
 def json_after(markdown: str, label: str) -> dict:
     """The JSON block that follows the paragraph starting with `label`."""
     start = markdown.index(label)
@@ -193,11 +242,11 @@ def test_unmerged_code_gets_only_the_read_role(tmp_path):
         "retrain.retrain": ("AWS_RELEASE_ROLE_ARN", None),
     }
     # retrain is the one release-role job without an environment: it runs on main only.
-    retrain = yaml.safe_load((folder / "retrain.yaml").read_text(encoding="utf-8"))
+    retrain = yaml.safe_load((folder / "retrain.yml").read_text(encoding="utf-8"))
     assert set(triggers(retrain)) <= {"schedule", "workflow_dispatch", "repository_dispatch"}
 
     # CML: installed without install scripts or AWS credentials; its token taken back out.
-    for name, job_name in (("report.yml", "report"), ("retrain.yaml", "retrain")):
+    for name, job_name in (("report.yml", "report"), ("retrain.yml", "retrain")):
         steps = yaml.safe_load((folder / name).read_text(encoding="utf-8"))["jobs"][job_name][
             "steps"
         ]

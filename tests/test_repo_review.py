@@ -5,10 +5,11 @@ from __future__ import annotations
 import json
 import re
 import shutil
+import tomllib
 
 import pytest
 
-from tests.conftest import bake, choice_options, cycled_variants, run, variant_id
+from tests.conftest import TEMPLATE, bake, choice_options, cycled_variants, run, variant_id
 
 VARIANTS = cycled_variants(choice_options())
 SECTION = "## The Scientific-Python checks this repository does not pass, and why"
@@ -39,3 +40,14 @@ def test_every_failed_check_is_listed_with_its_reason(tmp_path, variant):
     listed = documented_failures((project / "docs" / "decisions.md").read_text(encoding="utf-8"))
     assert failed - listed == set(), "failed, with no reason in docs/decisions.md"
     assert listed - failed == set(), "listed in docs/decisions.md, but now passing"
+
+
+def test_the_pytest_markers_name_real_make_targets():
+    """The template's own marker help (`pytest --markers`) names targets the Makefile has."""
+    config = tomllib.loads((TEMPLATE / "pyproject.toml").read_text(encoding="utf-8"))
+    markers = config["tool"]["pytest"]["ini_options"]["markers"]
+    makefile = (TEMPLATE / "Makefile").read_text(encoding="utf-8")
+    targets = set(re.findall(r"^([a-z][a-z-]*):", makefile, flags=re.MULTILINE))
+    named = {target for text in markers for target in re.findall(r"`make ([a-z-]+)`", text)}
+    assert named >= {"test", "test-fast"}
+    assert named <= targets, f"not targets of the Makefile: {sorted(named - targets)}"

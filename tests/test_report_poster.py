@@ -166,12 +166,8 @@ def test_the_workflow_posts_before_the_gate_decides(workflows, poster):
     assert workflow[True] == {"pull_request": None}  # YAML 1.1 reads `on` as True
     assert workflow["concurrency"]["cancel-in-progress"] is True
     [job] = workflow["jobs"].values()
-    # id-token: the OIDC sign-in to AWS for an S3 DVC remote (skipped for forks).
-    assert job["permissions"] == {
-        "contents": "read",
-        "pull-requests": "write",
-        "id-token": "write",
-    }
+    # No id-token: a local-storage bake signs in to no cloud (storage=s3 adds it).
+    assert job["permissions"] == {"contents": "read", "pull-requests": "write"}
     assert job["timeout-minutes"] <= 60
     commands = [step.get("run", step.get("uses", "")) for step in job["steps"]]
     position = {command: index for index, command in enumerate(commands)}

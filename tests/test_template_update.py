@@ -172,7 +172,7 @@ def test_an_answer_renamed_by_the_template_keeps_its_value_across_an_update(tmp_
     # The command the line names keeps the choice.
     named = shlex.split(line.split("`")[1])
     assert named[:2] == ["cruft", "update"]
-    cruft(project, *named[2:], "--skip-apply-ask")
+    cruft(project, *named[1:], "--skip-apply-ask")
     assert "--poster builtin" in report.read_text()
     params = (project / "params.yaml").read_text()
     assert "poster: builtin" in params

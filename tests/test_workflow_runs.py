@@ -207,3 +207,36 @@ def test_the_harness_runs_the_file_not_the_commands(with_results):
     assert run.jobs == {"Report and quality gate": "success"}, run.failed_because()
     assert not gate_failed_the_job(run)
     assert "Quality gate failed" in report_comments(github, 11)[0]["body"]
+
+
+@pytest.mark.slow
+def test_the_override_label_passes_the_gate_and_names_who_applied_it(with_results):
+    """A worse model whose pull request carries main's override label (report.override_label):
+    the `labeled` event runs the workflow, the judge asks the API who applied the label, and
+    the gate passes with that name as the headline; the paired intervals are in the report."""
+    repository = with_results
+    workflow = "report.yml"
+    if repository.git("branch", "--list", "worse"):
+        repository.checkout("worse")
+    else:
+        branch_with(repository, "worse", WORSE_MODEL)
+    event = repository.pull_request_event(12, "worse")
+    event["action"] = "labeled"
+    event["label"] = {"name": "accept-regression"}
+    event["pull_request"]["labels"] = [{"name": "accept-regression"}]
+    with serving(StubGitHub()) as github:
+        repository.env.update(GITHUB_API_URL=github.url)
+        github.label(12, "accept-regression", "alice")
+        try:
+            run = repository.act("pull_request", workflow, event)
+        finally:
+            repository.checkout("main")
+    assert run.returncode == 0, run.failed_because()
+    [comment] = report_comments(github, 12)
+    body = comment["body"]
+    assert body.startswith("## ✅ Quality gate overridden by @alice (`accept-regression`): ")
+    assert "Gate overridden: @alice applied the label `accept-regression`" in body
+    assert "### Noise: 95% intervals" in body and "🔴 regressed" in body
+    assert ("GET", "/repos/octo/model/issues/12/events") in [
+        (method, path.split("?")[0]) for method, path in github.requests
+    ]

@@ -5,7 +5,6 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from {{ cookiecutter.package_name }}.commands.monitor import render_markdown
 from {{ cookiecutter.package_name }}.core.drift import (
     ReferenceProfile,
     adjust,
@@ -14,6 +13,7 @@ from {{ cookiecutter.package_name }}.core.drift import (
     psi,
 )
 from {{ cookiecutter.package_name }}.core.features import Features
+from {{ cookiecutter.package_name }}.core.monitoring import render_markdown
 from {{ cookiecutter.package_name }}.params import load_params
 
 from .conftest import PROJECT_ROOT

@@ -128,15 +128,15 @@ def test_identifiers_dates_and_empty_columns_are_left_out_with_one_line(
 
 
 def test_suggest_suite_names_the_same_columns(write_params, id_and_date_csv, capsys):
-    import argparse
     import json
 
+    from {{ cookiecutter.package_name }}.commands.suggest_suite import Options
     from {{ cookiecutter.package_name }}.commands.suggest_suite import run as suggest_run
 
     params = load_params(
         write_params(TASKS["classification"], ID_AND_DATE, validation={"suite": "customers"})
     )
-    suggest_run(params, argparse.Namespace(data=None, force=False))
+    suggest_run(params, Options())
     out = capsys.readouterr().out.splitlines()
     assert [line for line in out if "left out" in line] == [f"suggest-suite: {LEFT_OUT}"]
     suite = json.loads(params.suite_path.read_text())

@@ -1,5 +1,8 @@
 """The package's layers: core is pure, and each command lives where its name says."""
 
+import argparse
+import ast
+import dataclasses
 import json
 import subprocess
 import sys
@@ -8,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from {{ cookiecutter.package_name }}.catalog import COMMANDS, STAGES, load, module_name
+from {{ cookiecutter.package_name }}.cli import build_parser, options_of
 from {{ cookiecutter.package_name }}.commands.check import imported_modules
 
 PACKAGE_DIR = Path(__file__).resolve().parents[1] / "src" / "{{ cookiecutter.package_name }}"
@@ -121,4 +125,60 @@ def test_nothing_in_the_package_imports_the_cli():
 
 def test_the_catalog_says_which_commands_take_options():
     for name, command in COMMANDS.items():
-        assert hasattr(load(name), "add_arguments") == command.options, name
+        module = load(name)
+        assert hasattr(module, "add_arguments") == command.options, name
+        assert hasattr(module, "Options") == command.options, name
+
+
+def parsed_arguments(command: str) -> set[str]:
+    """Every argument a command's parser declares, as the attribute argparse sets."""
+    parser = build_parser([command])
+    found: set[str] = set()
+    pending = [parser._subparsers._group_actions[0].choices[command]]  # type: ignore[union-attr]
+    while pending:
+        for action in pending.pop()._actions:
+            if action.choices and isinstance(action.choices, dict):  # nested subcommands
+                pending += action.choices.values()
+            if action.dest not in ("help", "params", "==SUPPRESS=="):
+                found.add(action.dest)
+    return found
+
+
+@pytest.mark.parametrize("command", [name for name, c in COMMANDS.items() if c.options])
+def test_each_command_option_is_a_field_of_its_frozen_options(command):
+    options = load(command).Options
+    assert dataclasses.is_dataclass(options) and options.__dataclass_params__.frozen
+    fields = {field.name for field in dataclasses.fields(options)}
+    assert parsed_arguments(command) == fields
+
+
+def test_the_cli_refuses_an_argument_its_options_lack():
+    from types import SimpleNamespace
+
+    module = SimpleNamespace(__name__="stand_in", Options=load("pull").Options)
+    with pytest.raises(TypeError, match=r"stand_in\.Options has no field for unknown"):
+        options_of(module, argparse.Namespace(command="pull", baseline=None, unknown=1))
+    options = options_of(module, argparse.Namespace(command="pull", params="p", baseline="main"))
+    assert options == load("pull").Options(baseline="main")
+
+
+# A function longer than this is split: a reader sees each step of it on one screen.
+LONGEST_FUNCTION = 60
+
+
+def function_lengths() -> dict[str, int]:
+    """Lines of every function and method of the package, by `module.py:name`."""
+    lengths = {}
+    for path in sorted(PACKAGE_DIR.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+                where = f"{path.relative_to(PACKAGE_DIR).as_posix()}:{node.lineno} {node.name}"
+                lengths[where] = (node.end_lineno or node.lineno) - node.lineno + 1
+    return lengths
+
+
+def test_no_function_is_longer_than_a_screen():
+    lengths = function_lengths()
+    assert len(lengths) > 200
+    too_long = {where: lines for where, lines in lengths.items() if lines > LONGEST_FUNCTION}
+    assert not too_long, f"split these functions (lines each): {too_long}"

@@ -1,13 +1,13 @@
 import json
 import os
 import stat
-from argparse import Namespace
 
 import pytest
 
 from {{ cookiecutter.package_name }}.commands.post_report import (
     MARKER,
     MAX_BODY,
+    Options,
     comment_body,
     condensed,
     find_marked,
@@ -183,4 +183,4 @@ def test_publishing_images_needs_cml(write_params):
 def test_a_missing_report_says_what_to_run(write_params):
     params = load_params(write_params())
     with pytest.raises(ProjectError, match="run `mlops report` first"):
-        run_post_report(params, Namespace(poster="builtin", report=None))
+        run_post_report(params, Options(poster="builtin", report=None))

@@ -1,11 +1,11 @@
 import json
 import re
 import subprocess
-from argparse import Namespace
 
 import pytest
 import yaml
 
+from {{ cookiecutter.package_name }}.commands import gate, report
 from {{ cookiecutter.package_name }}.commands.gate import run as run_gate
 from {{ cookiecutter.package_name }}.commands.report import gather
 from {{ cookiecutter.package_name }}.commands.report import run as run_report
@@ -197,8 +197,10 @@ def test_gather_reads_the_baseline_from_git(repository):
     assert report.branch.dirty
     assert not verdict(report)[0]
     git(repository.root, "commit", "--quiet", "-am", "worse")
-    assert run_gate(repository, Namespace(baseline=None)) == 1
-    assert run_gate(repository, Namespace(baseline="change")) == 0
+    assert run_gate(repository, gate.Options(baseline=None)) == 1
+    # Against itself the branch is unchanged, yet its own history released 0.9 before:
+    # the anchor (the best release on the baseline's history) catches the slide.
+    assert run_gate(repository, gate.Options(baseline="change")) == 1
 
 
 def test_a_missing_baseline_says_how_to_fetch_it(repository):
@@ -212,7 +214,7 @@ def test_report_writes_markdown_charts_and_the_job_summary(repository, tmp_path,
     monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))
     outputs = tmp_path / "outputs.txt"
     monkeypatch.setenv("GITHUB_OUTPUT", str(outputs))
-    assert run_report(repository, Namespace(baseline=None, output=None)) == 0
+    assert run_report(repository, report.Options(baseline=None, output=None)) == 0
     # The CML workflow installs CML only when the report has charts for it to upload.
     assert outputs.read_text(encoding="utf-8") == "publish_images=false\n"
     markdown = repository.paths.report.read_text(encoding="utf-8")
@@ -223,7 +225,7 @@ def test_report_writes_markdown_charts_and_the_job_summary(repository, tmp_path,
     assert "- MLflow: no training run recorded in this workspace." in markdown
     repository.paths.train_run.parent.mkdir(parents=True)
     repository.paths.train_run.write_text(json.dumps({"run_id": "abc", "experiment": "e"}))
-    assert run_report(repository, Namespace(baseline=None, output=None)) == 0
+    assert run_report(repository, report.Options(baseline=None, output=None)) == 0
     markdown = repository.paths.report.read_text(encoding="utf-8")
     assert "MLflow run `abc` (experiment `e`) in `sqlite:///mlflow.db (this checkout's store)`" in (
         markdown
@@ -352,7 +354,7 @@ def test_the_gate_judges_by_the_baseline_rules_not_the_branch_ones(repository, c
         "f1": MetricRule("higher", abs_tolerance=0.01),
         "brier": MetricRule("lower"),
     }
-    assert run_gate(branch, Namespace(baseline="change")) == 1
+    assert run_gate(branch, gate.Options(baseline="change")) == 1
     out, err = capsys.readouterr()
     assert out.startswith(
         "❌ Quality gate failed: `f1` regressed beyond tolerance against `change`"
@@ -466,9 +468,9 @@ def test_report_and_gate_refuse_metrics_that_dvc_lock_does_not_record(repository
     lock = {"stages": {"evaluate": {"outs": [{"path": "metrics.json", "md5": "0" * 32}]}}}
     (repository.root / "dvc.lock").write_text(yaml.safe_dump(lock), encoding="utf-8")
     with pytest.raises(ProjectError, match=r"metrics.json does not match .* run `dvc repro`"):
-        run_gate(repository, Namespace(baseline=None))
+        run_gate(repository, gate.Options(baseline=None))
     with pytest.raises(ProjectError, match=r"metrics.json does not match"):
-        run_report(repository, Namespace(baseline=None, output=None))
+        run_report(repository, report.Options(baseline=None, output=None))
 
 
 def test_a_floor_holds_on_the_same_data_set_too():

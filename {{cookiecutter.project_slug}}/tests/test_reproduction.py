@@ -4,11 +4,11 @@ what `dvc repro` left, the pull request's own head, and which stages `mlops pull
 import json
 import subprocess
 import sys
-from argparse import Namespace
 
 import pytest
 import yaml
 
+from {{ cookiecutter.package_name }}.commands import gate, report
 from {{ cookiecutter.package_name }}.commands.gate import run as run_gate
 from {{ cookiecutter.package_name }}.commands.pull import plan
 from {{ cookiecutter.package_name }}.commands.report import gather
@@ -67,7 +67,7 @@ def committed(write_params, tmp_path, monkeypatch):
 
 
 def provenance(params) -> list[str]:
-    assert run_report(params, Namespace(baseline=None, output=None)) == 0
+    assert run_report(params, report.Options(baseline=None, output=None)) == 0
     markdown = params.paths.report.read_text(encoding="utf-8")
     return markdown.split("### Provenance", 1)[1].strip().splitlines()
 
@@ -227,7 +227,7 @@ def test_in_ci_committed_metrics_unlike_the_recomputed_ones_fail_the_gate(
         "## ❌ Quality gate failed: the committed `metrics.json` is not what CI recomputed "
         "from the branch's model"
     )
-    assert run_gate(committed, Namespace(baseline=None)) == 1
+    assert run_gate(committed, gate.Options(baseline=None)) == 1
     assert "gate: the committed `metrics.json` is not what CI recomputed" in capsys.readouterr().err
 
 
@@ -237,7 +237,7 @@ def test_in_ci_metrics_that_were_not_recomputed_are_not_called_reproduced(
     # Same metrics, same run record: `evaluate` did not run here (DVC skipped it).
     in_ci(monkeypatch, tmp_path, git(committed.root, "rev-parse", "HEAD"))
     report = gather(committed, None)
-    assert report.metrics_reproduced and not report.metrics_recomputed
+    assert report.metrics_reproduced and not report.evaluated_here
     assert not verdict(report)[0]
     assert provenance(committed)[1] == (
         "- Not reproduced: `metrics.json` was not recomputed in this run (`evaluate` was "

@@ -1,6 +1,5 @@
 """mlops stack up: what it needs before it starts anything."""
 
-import argparse
 import importlib.util
 
 import pytest
@@ -23,7 +22,7 @@ def test_local_s3_without_the_s3_group_names_the_install(write_params, monkeypat
 
     monkeypatch.setattr(stack, "_start", no_server)
     with pytest.raises(stack.StackError) as refused:
-        stack.up(params, argparse.Namespace(local_s3=True, port=None))
+        stack.up(params, stack.Options(action="up", local_s3=True))
     assert str(refused.value).startswith("--local-s3 needs moto")
     assert "(not installed): run `uv sync --group s3`" in str(refused.value)
     assert not (params.root / stack.STATE / "pids.json").exists()

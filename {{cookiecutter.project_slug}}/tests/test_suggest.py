@@ -1,13 +1,12 @@
 """suggest-suite: a first suite for data the template does not ship, written deterministically."""
 
-import argparse
 import json
 import re
 
 import pandas as pd
 import pytest
 
-from {{ cookiecutter.package_name }}.commands.suggest_suite import run
+from {{ cookiecutter.package_name }}.commands.suggest_suite import Options, run
 from {{ cookiecutter.package_name }}.core.suites import numeric_bounds, render, suggest_suite
 from {{ cookiecutter.package_name }}.errors import ProjectError
 from {{ cookiecutter.package_name }}.integrations.gx import validate_frame
@@ -20,7 +19,7 @@ OWN_DATA = {"data": {"source": "data/input/customers.csv", "target": "churned"}}
 
 
 def suggested(params, **kwargs):
-    run(params, argparse.Namespace(data=None, force=False, **kwargs))
+    run(params, Options(data=None, force=False, **kwargs))
     return params.suite_path.read_bytes()
 
 
@@ -83,7 +82,7 @@ def test_rerunning_gives_the_same_bytes_and_needs_force(own):
     first = suggested(own)
     with pytest.raises(ProjectError, match=r"customers.json exists.*pass --force"):
         suggested(own)
-    run(own, argparse.Namespace(data=None, force=True))
+    run(own, Options(data=None, force=True))
     assert own.suite_path.read_bytes() == first
 
 
@@ -143,7 +142,7 @@ def test_an_empty_reference_is_refused(tmp_path, write_params):
     empty = tmp_path / "empty.csv"
     empty.write_text("age,churned\n")
     with pytest.raises(ProjectError, match="has no rows"):
-        run(params, argparse.Namespace(data=empty, force=False))
+        run(params, Options(data=empty, force=False))
 
 
 def test_every_kind_of_column_passes_its_own_suite(write_params):

@@ -1,6 +1,5 @@
 """The data gate: the shipped suites pass the default data, and corruptions are named."""
 
-import argparse
 import json
 import shutil
 import subprocess
@@ -180,7 +179,7 @@ def test_a_bad_suite_file_is_named_with_the_problem(classification, content, exp
 def test_any_batch_file_can_be_checked(classification, tmp_path, capsys):
     batch = tmp_path / "batch.csv"
     corrupt(pd.read_parquet(classification.paths.raw), "extra column").to_csv(batch, index=False)
-    args = argparse.Namespace(data=batch, json=None, markdown=None)
+    args = validate.Options(data=batch)
     assert validate.run(classification, args) == 1
     assert "unexpected: surprise" in capsys.readouterr().out
     assert not classification.paths.validation.exists(), "a batch check leaves the gate alone"

@@ -5,8 +5,10 @@ against it, and a Kubeflow step finds its stage's module here. It imports nothin
 the project: a command's module is imported by `load`, only when that command runs,
 so `--help` and light commands never pay for pandas, MLflow or GX.
 
-A command module defines `run(params, args) -> int | None`, and `add_arguments(parser)`
-when its entry says `options=True` (tests/test_layout.py checks that they agree).
+A command module defines `run(params) -> int | None`; when its entry says
+`options=True` it defines instead `run(params, options)`, `add_arguments(parser)` and
+`Options`, a frozen dataclass with one field per argument, which cli.py fills from the
+parsed arguments (tests/test_layout.py checks that they agree).
 """
 
 from __future__ import annotations

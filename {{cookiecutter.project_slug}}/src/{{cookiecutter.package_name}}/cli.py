@@ -12,13 +12,15 @@ import argparse
 import re
 import sys
 from collections.abc import Sequence
+from dataclasses import fields
 from pathlib import Path
+from types import ModuleType
 
 import yaml
 
 from .catalog import COMMANDS, STAGES, load
 from .errors import ProjectError
-from .params import DEFAULT_PARAMS_FILE, load_params
+from .params import DEFAULT_PARAMS_FILE, Params, load_params
 
 # After a failed or interrupted stage: DVC removed the stage's outputs before running
 # it, and the stage moves new files into place only when it succeeds. The last good
@@ -85,13 +87,43 @@ def build_parser(argv: Sequence[str]) -> argparse.ArgumentParser:
     return parser
 
 
+# Arguments of the parser itself, not of any one command.
+GLOBAL_ARGUMENTS = ("command", "params")
+
+
+def options_of(module: ModuleType, args: argparse.Namespace) -> object:
+    """The parsed arguments as the command's frozen `Options`: one field per argument.
+
+    An argument without a field is a mistake in the command module, caught here
+    rather than read later with a default that hides it.
+    """
+    given = {
+        # A repeatable argument arrives as a list; the options hold it as a tuple.
+        key: tuple(value) if isinstance(value, list) else value
+        for key, value in vars(args).items()
+        if key not in GLOBAL_ARGUMENTS
+    }
+    unknown = sorted(set(given) - {field.name for field in fields(module.Options)})
+    if unknown:
+        raise TypeError(f"{module.__name__}.Options has no field for {', '.join(unknown)}")
+    return module.Options(**given)
+
+
+def run_command(name: str, params: Params, args: argparse.Namespace) -> int | None:
+    """Run a command: with its options when the catalog says it takes some."""
+    module = load(name)
+    if COMMANDS[name].options:
+        return module.run(params, options_of(module, args))
+    return module.run(params)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     args = build_parser(argv).parse_args(argv)
     root = Path(args.params or DEFAULT_PARAMS_FILE).resolve().parent
     try:
         params = load_params(args.params)
-        status = load(args.command).run(params, args)
+        status = run_command(args.command, params, args)
     except ProjectError as error:
         print(f"error: {error}{_restore_hint(args.command, root)}", file=sys.stderr)
         return 2

@@ -172,3 +172,33 @@ def read_features(path: Path) -> Features:
 
 def write_features(features: Features, path: Path) -> None:
     write_json(path, features.to_dict())
+
+
+def write_outcomes(frame: pd.DataFrame, about: dict[str, Any], path: Path) -> None:
+    """Per-row outcomes as Parquet, with `about` (task, classes) in the file's metadata."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    table = pa.Table.from_pandas(frame, preserve_index=False)
+    metadata = {**(table.schema.metadata or {}), OUTCOMES_METADATA: json.dumps(about).encode()}
+    with atomic_path(path) as staged:
+        pq.write_table(table.replace_schema_metadata(metadata), staged)
+
+
+def read_outcomes(path: Path) -> tuple[pd.DataFrame, dict[str, Any]] | None:
+    """What `write_outcomes` wrote, or None when the file does not exist."""
+    if not path.is_file():
+        return None
+    import pyarrow.parquet as pq
+
+    try:
+        table = pq.read_table(path)
+        about = json.loads((table.schema.metadata or {})[OUTCOMES_METADATA])
+    except (OSError, KeyError, ValueError) as error:
+        raise DataError(
+            f"{path} is not a per-row outcomes file ({error}); run `dvc repro evaluate`"
+        ) from None
+    return table.to_pandas(), about
+
+
+OUTCOMES_METADATA = b"mlops.outcomes"

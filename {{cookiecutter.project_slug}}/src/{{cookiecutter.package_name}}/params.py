@@ -22,7 +22,7 @@ from typing import Any, Self
 import yaml
 
 from .errors import ParamsError
-from .vocabulary import CORRECTIONS, DIRECTIONS, ESTIMATORS, POSTERS, MetricRule
+from .vocabulary import CORRECTIONS, DECISIONS, DIRECTIONS, ESTIMATORS, POSTERS, MetricRule
 
 DEFAULT_PARAMS_FILE = "params.yaml"
 TASKS = tuple(ESTIMATORS)
@@ -237,55 +237,69 @@ def _gates(
     section = read.get("gates")
     if not isinstance(section, dict):
         raise read.fail("gates", "must map metric names to rules", "see the README")
-    rules = {}
-    for name, rule in section.items():
-        key = f"gates.{name}"
-        if not isinstance(rule, dict):
-            raise read.fail(
-                key,
-                f"must be a mapping of direction, abs_tolerance, rel_tolerance, "
-                f"gate, min and max, got {rule!r}",
-                "fix the rule",
-            )
-        read.choice(f"{key}.direction", DIRECTIONS)
-        tolerances = {}
-        for tolerance in ("abs_tolerance", "rel_tolerance"):
-            value = rule.get(tolerance, 0) or 0
-            if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
-                raise read.fail(
-                    f"{key}.{tolerance}", f"must be a number >= 0, got {value!r}", "fix the value"
-                )
-            tolerances[tolerance] = float(value)
-        gate = rule.get("gate", True)
-        if not isinstance(gate, bool):
-            raise read.fail(f"{key}.gate", f"must be true or false, got {gate!r}", "fix the value")
-        bounds: dict[str, float | None] = {}
-        for bound, field_name in (("min", "minimum"), ("max", "maximum")):
-            value = rule.get(bound)
-            if value is not None and (
-                isinstance(value, bool) or not isinstance(value, int | float)
-            ):
-                raise read.fail(
-                    f"{key}.{bound}",
-                    f"must be a number (the metric's absolute floor on a new data set), "
-                    f"got {value!r}",
-                    "fix the value or remove the key",
-                )
-            bounds[field_name] = None if value is None else float(value)
-        low, high = bounds["minimum"], bounds["maximum"]
-        if low is not None and high is not None and low > high:
-            raise read.fail(
-                f"{key}.min", "is above its max, so no value could pass", "fix the bounds"
-            )
-        rules[name] = MetricRule(
-            direction=rule["direction"],
-            gate=gate,
-            abs_tolerance=tolerances["abs_tolerance"],
-            rel_tolerance=tolerances["rel_tolerance"],
-            minimum=low,
-            maximum=high,
+    return {name: _rule(read, f"gates.{name}", rule) for name, rule in section.items()}
+
+
+def _rule(read: _Reader, key: str, rule: Any) -> MetricRule:
+    """One metric's rule under `gates:`, each value checked."""
+    if not isinstance(rule, dict):
+        raise read.fail(
+            key,
+            f"must be a mapping of direction, abs_tolerance, rel_tolerance, "
+            f"gate, min, max, decide and slice_min, got {rule!r}",
+            "fix the rule",
         )
-    return rules
+    read.choice(f"{key}.direction", DIRECTIONS)
+    tolerances = {}
+    for tolerance in ("abs_tolerance", "rel_tolerance"):
+        value = rule.get(tolerance, 0) or 0
+        if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+            raise read.fail(
+                f"{key}.{tolerance}", f"must be a number >= 0, got {value!r}", "fix the value"
+            )
+        tolerances[tolerance] = float(value)
+    gate = rule.get("gate", True)
+    if not isinstance(gate, bool):
+        raise read.fail(f"{key}.gate", f"must be true or false, got {gate!r}", "fix the value")
+    low, high = _bounds(read, key, rule)
+    decide = rule.get("decide", "interval")
+    if decide not in DECISIONS:
+        raise read.fail(
+            f"{key}.decide",
+            f"is {decide!r}, which is not known",
+            f"use one of {', '.join(DECISIONS)}",
+        )
+    slice_min = _optional_number(
+        read, f"{key}.slice_min", rule.get("slice_min"), "the worst value a slice may have"
+    )
+    return MetricRule(
+        decide=decide,
+        slice_min=slice_min,
+        direction=rule["direction"],
+        gate=gate,
+        abs_tolerance=tolerances["abs_tolerance"],
+        rel_tolerance=tolerances["rel_tolerance"],
+        minimum=low,
+        maximum=high,
+    )
+
+
+def _optional_number(read: _Reader, key: str, value: Any, meaning: str) -> float | None:
+    if value is not None and (isinstance(value, bool) or not isinstance(value, int | float)):
+        raise read.fail(
+            key, f"must be a number ({meaning}), got {value!r}", "fix the value or remove the key"
+        )
+    return None if value is None else float(value)
+
+
+def _bounds(read: _Reader, key: str, rule: dict[str, Any]) -> tuple[float | None, float | None]:
+    """A rule's `min` and `max`: the metric's absolute floor and ceiling."""
+    meaning = "the metric's absolute floor on a new data set"
+    low = _optional_number(read, f"{key}.min", rule.get("min"), meaning)
+    high = _optional_number(read, f"{key}.max", rule.get("max"), meaning)
+    if low is not None and high is not None and low > high:
+        raise read.fail(f"{key}.min", "is above its max, so no value could pass", "fix the bounds")
+    return low, high
 
 
 def _unknown_key(node: Any, schema: Any, where: tuple[str, ...] = ()) -> tuple[str, ...] | None:
@@ -555,6 +569,7 @@ class Paths(Section):
     drift_summary: Path = setting("path")
     report: Path = setting("path")
     report_plots: Path = setting("path")
+    outcomes: Path = setting("path")
     kserve: Path = setting("path")
 
 
@@ -566,6 +581,13 @@ class ReportParams(Section):
     baseline: str = setting("text")
     poster: str = setting("choice", POSTERS)
     publish_images: bool = setting("boolean")
+    # Columns of the test rows whose values (or quantile bins, for numbers) the report
+    # scores separately, worst first; a slice with fewer rows is shown, never judged.
+    slices: tuple[str, ...] = setting("names", optional=True, default=())
+    min_slice_rows: int = setting("integer", 1, optional=True, default=30)
+    slice_bins: int = setting("integer", 2, optional=True, default=4)
+    # The pull-request label that lets a known regression through (README: Overriding the gate).
+    override_label: str = setting("text", optional=True, default="accept-regression")
 
     def checked(self, read: _Reader, key: str) -> Self:
         if self.publish_images and self.poster != "cml":
@@ -599,7 +621,8 @@ class Params(Section):
     gates: dict[str, MetricRule] = setting(
         _gates,
         keys=_AnyKey(schema_of(MetricRule)),
-        about="per metric: direction (higher/lower), abs_tolerance, rel_tolerance, gate, min, max",
+        about="per metric: direction (higher/lower), abs_tolerance, rel_tolerance, gate, min, max, "
+        "decide (interval/point), slice_min",
     )
     monitoring: MonitoringParams = setting("section", MonitoringParams)
     report: ReportParams = setting("section", ReportParams)

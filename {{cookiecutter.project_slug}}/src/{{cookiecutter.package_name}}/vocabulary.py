@@ -27,6 +27,10 @@ DIRECTIONS = ("higher", "lower")
 CORRECTIONS = ("benjamini-hochberg", "bonferroni")
 # Who posts the pull-request report (`report.poster`; the `report_poster` answer).
 POSTERS = ("cml", "builtin")
+# How a metric's change against the baseline is read (`gates.<metric>.decide`): `interval`
+# fails only when the whole paired 95% interval lies beyond the tolerance, `point` when
+# the change on all rows does (docs/decisions.md argues the default).
+DECISIONS = ("interval", "point")
 
 
 @dataclass(frozen=True)
@@ -46,6 +50,9 @@ class MetricRule:
     # Written `min` and `max` under a metric of `gates:`.
     minimum: float | None = field(default=None, metadata={"name": "min"})
     maximum: float | None = field(default=None, metadata={"name": "max"})
+    decide: str = "interval"
+    # The worst value a slice (`report.slices`) with enough rows may have.
+    slice_min: float | None = None
 
     @property
     def has_floor(self) -> bool:
@@ -64,6 +71,14 @@ class MetricRule:
             bounds.append(f"at most {self.maximum:g}")
         return " and ".join(bounds) or "no floor"
 
+    def slice_fails(self, value: float) -> bool:
+        """A slice's value worse than `slice_min` (in the metric's direction)."""
+        if self.slice_min is None or not self.gate or value != value:
+            return False
+        if self.direction == "higher":
+            return value < self.slice_min - 1e-12
+        return value > self.slice_min + 1e-12
+
     def allowed_drop(self, baseline: float) -> float:
         return max(self.abs_tolerance, self.rel_tolerance * abs(baseline))
 
@@ -75,6 +90,11 @@ class MetricRule:
             parts.append(f"tolerance {self.rel_tolerance:.1%} of the baseline")
         if self.minimum is not None or self.maximum is not None:
             parts.append(f"floor: {self.describe_floor()}")
+        if self.decide != "interval":
+            parts.append(f"decided on the {self.decide}")
+        if self.slice_min is not None:
+            bound = "at least" if self.direction == "higher" else "at most"
+            parts.append(f"every slice {bound} {self.slice_min:g}")
         if not self.gate:
             parts.append("not gated")
         return ", ".join(parts)

@@ -27,6 +27,7 @@ import argparse
 import ast
 import fnmatch
 import shlex
+from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -44,8 +45,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def run(params: Params, args: object = None) -> int:
-    if getattr(args, "schema", False):
+@dataclass(frozen=True)
+class Options:
+    schema: bool = False
+
+
+DEFAULTS = Options()
+
+
+def run(params: Params, options: Options = DEFAULTS) -> int:
+    if options.schema:
         print("\n".join(describe_schema()))
         return 0
     print("check: reading dvc.yaml with DVC; comparing each stage with the CLI and its code")

@@ -7,6 +7,7 @@ styles and scripts from public CDNs, so they look bare when opened offline.
 from __future__ import annotations
 
 import argparse
+from dataclasses import dataclass
 from pathlib import Path
 
 from ..integrations.gx import build_data_docs
@@ -22,8 +23,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def run(params: Params, args: argparse.Namespace | None = None) -> None:
-    batch = getattr(args, "data", None)
+@dataclass(frozen=True)
+class Options:
+    data: Path | None = None
+
+
+DEFAULTS = Options()
+
+
+def run(params: Params, options: Options = DEFAULTS) -> None:
+    batch = options.data
     frame = (
         read_table(params.paths.raw, "ingest")
         if batch is None

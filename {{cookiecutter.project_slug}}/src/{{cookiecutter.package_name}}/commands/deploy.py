@@ -23,23 +23,24 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Callable
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..core import gates
 from ..core.release import (
     PROMOTED_TAG,
     STAGING_CHECKS_TAG,
+    Champion,
     Release,
     broken_problem,
+    champion_verdict,
     decide,
     new_data_set_note,
     released_note,
 )
 from ..errors import ProjectError
-from ..integrations import dvc, git, serving
+from ..integrations import dvc, git, github, serving
 from ..params import Params
 
 if TYPE_CHECKING:  # MLflow is imported when a deploy runs, so `--help` answers at once.
@@ -54,6 +55,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--check",
         action="store_true",
         help="only check the workspace, the tracking server and the champion gate; change nothing",
+    )
+    parser.add_argument(
+        "--check-storage",
+        action="store_true",
+        help="only tell whether the outputs of dvc.lock can reach this machine (they are here, "
+        "or in a DVC remote it can read); in GitHub Actions set the step output `ready` and, "
+        "when they cannot, print a notice (README: Storage) instead of failing",
     )
     parser.add_argument(
         "--new-data-set",
@@ -78,6 +86,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
+@dataclass(frozen=True)
+class Options:
+    check: bool = False
+    check_storage: bool = False
+    new_data_set: bool = False
+    summary: Path | None = None
+    to: str = "production"
+
+
 class Transcript:
     """Prints each step and keeps it, for the Markdown summary of a CI run."""
 
@@ -100,76 +117,6 @@ def _existing_release(registry: Registry, provenance: Provenance):
     )
 
 
-def floor_gate(
-    params: Params, baseline: dict[str, float], provenance: Provenance, say: Callable[[str], None]
-) -> bool:
-    """A candidate on a new data set against the floors of `gates` (the release commit's)."""
-    if not gates.floors_of(params.gates):
-        say(
-            "refused: params.yaml `gates` sets no floor (`min`, or `max` when lower is "
-            "better) to judge a model on a new data set; add floors on main and deploy again"
-        )
-        return False
-    comparisons = gates.judge_floors(baseline, provenance.metrics, params.gates)
-    say("floor gate (new data set), by the floors of `gates` in params.yaml:")
-    for comparison in comparisons:
-        say(f"  {comparison.explain()}")
-    failed = gates.failures(comparisons)
-    if failed:
-        names = ", ".join(comparison.name for comparison in failed)
-        say(f"refused: the candidate is below the floor on {names}; nothing was registered")
-        return False
-    return True
-
-
-def data_set_gate(
-    params: Params,
-    champion,
-    provenance: Provenance,
-    new_data_set: bool,
-    say: Callable[[str], None],
-) -> bool | None:
-    """Whether production and the candidate learned from the same data set.
-
-    None: the same (the champion gate judges); True/False: a new data set, passed or
-    refused. A changed data set needs --new-data-set, and the flag is refused when the
-    data set is the same, so it never skips the comparison with production.
-    """
-    from ..integrations.registry import RegistryError, metrics_from_tags
-
-    alias = params.registry.alias
-    schema = champion.tags.get("data_schema") if champion is not None else None
-    if champion is not None and schema is None and new_data_set:
-        raise RegistryError(
-            f"version {champion.version} ('{alias}') records no data set (tag data_schema), "
-            "so --new-data-set cannot tell that the data set changed; deploy without it"
-        )
-    if schema is None or schema == provenance.data_schema:
-        if new_data_set and champion is not None:
-            raise RegistryError(
-                f"--new-data-set is for a model trained on another data set than "
-                f"version {champion.version} ('{alias}'), and this one uses the same "
-                f"({provenance.data_set}); deploy without the flag, so the champion gate "
-                "compares it with production"
-            )
-        return None
-    was = champion.tags.get("data_set", schema)
-    if not new_data_set:
-        say(
-            f"refused: the candidate was trained on another data set ({provenance.data_set}) "
-            f"than version {champion.version} ('{alias}': {was}), so the champion gate cannot "
-            "compare them; if this is the move to a new data set, release it with "
-            "`mlops deploy --new-data-set` (judged by the floors of `gates`, recorded on the "
-            "version); nothing was registered"
-        )
-        return False
-    say(
-        f"--new-data-set: version {champion.version} ('{alias}') was trained on {was}, "
-        f"the candidate on {provenance.data_set}"
-    )
-    return floor_gate(params, metrics_from_tags(champion.tags), provenance, say)
-
-
 def champion_gate(
     params: Params,
     registry: Registry,
@@ -181,57 +128,67 @@ def champion_gate(
     """Report the comparison with production; True if the candidate may replace it."""
     from ..integrations.registry import RegistryError, metrics_from_tags
 
-    alias = params.registry.alias
-    champion = registry.holder(alias)
-    if champion is None:
-        if new_data_set:
-            say(f"--new-data-set: no version holds '{alias}' yet")
-            return floor_gate(params, {}, provenance, say)
-        say(f"no version holds '{alias}' yet; the first release is promoted")
-        return True
-    moved = data_set_gate(params, champion, provenance, new_data_set, say)
-    if moved is not None:
-        return moved
-    baseline = metrics_from_tags(champion.tags)
-    gated = [name for name, rule in params.gates.items() if rule.gate]
-    if not any(name in baseline for name in gated):
-        raise RegistryError(
-            f"version {champion.version} ('{alias}') carries no metric tags for the gated metrics "
-            f"({', '.join(gated)}), so the champion gate cannot judge a candidate; tag it with "
-            f"metric.<name> values or move '{alias}' with `mlops rollback --version N`"
-        )
-    comparisons = gates.compare(baseline, provenance.metrics, params.gates)
-    say(f"champion gate against version {champion.version} ('{alias}'):")
-    for comparison in comparisons:
-        say(f"  {comparison.explain()}")
-    failed = gates.failures(comparisons)
-    if failed:
-        names = ", ".join(comparison.name for comparison in failed)
-        say(
-            f"refused: the candidate fails the gate on {names} against version "
-            f"{champion.version}; '{alias}' stays on version {champion.version} and nothing "
-            "was registered"
-        )
-        return False
-    return True
+    holder = registry.holder(params.registry.alias)
+    champion = (
+        None
+        if holder is None
+        else Champion(str(holder.version), holder.tags, metrics_from_tags(holder.tags))
+    )
+    verdict = champion_verdict(
+        params.registry.alias, champion, provenance, params.gates, new_data_set=new_data_set
+    )
+    if verdict.problem:
+        raise RegistryError(verdict.problem)
+    for line in verdict.said:
+        say(line)
+    return verdict.passed
 
 
-def run(params: Params, args: argparse.Namespace) -> int:
+STORAGE_NOTICE = (
+    "no release: the outputs of dvc.lock are not here and no DVC remote this machine can "
+    "read holds them (the default remote of storage=local is a folder on the machine that "
+    "ran the pipeline); to release on every merge to main, set up shared storage "
+    "(README: Storage)"
+)
+
+
+def check_storage(root: Path) -> int:
+    """Whether a release can run here: the outputs are present, or a DVC remote this
+    machine reaches can supply them. Answers, never fails: a project without shared
+    storage yet gets a neutral skip in CI, not a red run on every merge."""
+    here = dvc.outputs_here(root)
+    remote = None if here else dvc.shared_remote(root)
+    ready = here or remote is not None
+    if ready:
+        where = "this workspace" if here else f"DVC remote '{remote}'"
+        print(f"deploy: the outputs of dvc.lock can come from {where}; a release can run")
+    elif github.in_actions():
+        print(f"::notice title=deploy skipped::{STORAGE_NOTICE}")
+    else:
+        print(f"deploy: {STORAGE_NOTICE}")
+    github.write_outputs({"ready": "true" if ready else "false"})
+    return 0
+
+
+def run(params: Params, options: Options) -> int:
     from ..integrations.registry import registry_errors
+
+    if options.check_storage:
+        return check_storage(params.root)
 
     say = Transcript()
     try:
         with registry_errors():
-            return release(params, args, say)
+            return release(params, options, say)
     except ProjectError as error:
         say.lines.append(f"error: {error}")
         raise
     finally:
-        if getattr(args, "summary", None):
-            say.append_to(args.summary)
+        if options.summary:
+            say.append_to(options.summary)
 
 
-def release(params: Params, args: argparse.Namespace, say: Callable[[str], None]) -> int:
+def release(params: Params, options: Options, say: Callable[[str], None]) -> int:
     from ..integrations import mlflow as tracking
     from ..integrations.registry import (
         Registry,
@@ -265,14 +222,14 @@ def release(params: Params, args: argparse.Namespace, say: Callable[[str], None]
     if decision is Release.BROKEN:
         raise RegistryError(broken_problem(name, str(existing.version)))
 
-    new_data_set = bool(getattr(args, "new_data_set", False))
+    new_data_set = options.new_data_set
     if not champion_gate(params, registry, provenance, say, new_data_set=new_data_set):
         return REFUSED
     if new_data_set:
         now = datetime.now(UTC)
         note = new_data_set_note(provenance.data_set, alias, holder, now)
         provenance = replace(provenance, new_data_set=note)
-    if args.check:
+    if options.check:
         say("--check: every check passed; nothing was changed")
         return 0
 
@@ -286,7 +243,7 @@ def release(params: Params, args: argparse.Namespace, say: Callable[[str], None]
     tags = {} if existing is None else dict(existing.tags)
     if not stage_and_test(params, registry, version, tags, say):
         return REFUSED
-    if getattr(args, "to", "production") == "staging":
+    if options.to == "staging":
         say(f"--to staging: version {version} passed on staging; '{alias}' is unchanged")
         return 0
     promote(params, registry, version, say)

@@ -10,8 +10,17 @@ from __future__ import annotations
 
 import argparse
 import sys
+from dataclasses import dataclass
+from pathlib import Path
 
-from ..core.report import comparisons, reproduction_failure, rules_note, verdict
+from ..core.noise import slice_failures
+from ..core.report import (
+    anchor_comparisons,
+    comparisons,
+    reproduction_failure,
+    rules_note,
+    verdict,
+)
 from ..params import Params
 from .report import add_workspace_argument, judged_inputs
 
@@ -24,8 +33,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_workspace_argument(parser)
 
 
-def run(params: Params, args: argparse.Namespace) -> int:
-    inputs = judged_inputs(params, args)
+@dataclass(frozen=True)
+class Options:
+    baseline: str | None = None
+    workspace: Path | None = None
+
+
+def run(params: Params, options: Options) -> int:
+    inputs = judged_inputs(params, options.baseline, options.workspace)
     passed, first_line = verdict(inputs)
     print(first_line.removeprefix("## "))
     base = inputs.baseline.label
@@ -51,8 +66,24 @@ def run(params: Params, args: argparse.Namespace) -> int:
     if unproven:
         print(f"gate: {unproven}", file=sys.stderr)
         return 1
+    sliced = slice_failures(inputs.noise, inputs.rules)
+    if sliced:
+        print("These slices fall below `slice_min` in params.yaml `gates`:", file=sys.stderr)
+        for failure in sliced:
+            print(f"  - {failure.explain()}", file=sys.stderr)
     failing = [comparison for comparison in comparisons(inputs) or [] if comparison.fails]
-    if not failing:  # a new data set that the baseline's gates set no floor for
+    slid = [comparison for comparison in anchor_comparisons(inputs) if comparison.fails]
+    if not failing and slid and inputs.anchor is not None:
+        print(
+            f"These metrics are within tolerance of `{base}` but not of the anchor, "
+            f"{inputs.anchor.source} (the same rules):",
+            file=sys.stderr,
+        )
+        for comparison in slid:
+            holder = inputs.anchor.holders.get(comparison.name, "?")
+            print(f"  - {comparison.explain()}; the anchor's value is {holder}'s", file=sys.stderr)
+        return 1
+    if not failing:  # slices only, or a new data set its baseline's gates set no floor for
         return 1
     where = "on this branch" if inputs.rules_fallback else f"at `{base}`"
     print(

@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import os
 import tomllib
+from dataclasses import dataclass
 from pathlib import Path
 
 from ..catalog import STAGES
@@ -55,7 +56,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def run(params: Params, args: argparse.Namespace) -> int:
+@dataclass(frozen=True)
+class Options:
+    action: str
+    image: str | None = None
+    output: Path = Path(DEFAULT_PACKAGE)
+    host: str = ""
+    root: Path = Path(DEFAULT_LOCAL_ROOT)
+
+
+def run(params: Params, options: Options) -> int:
     try:
         from ..integrations import kfp
     except ImportError as error:
@@ -64,22 +74,22 @@ def run(params: Params, args: argparse.Namespace) -> int:
             "run `uv sync --group kubeflow` (see the README, 'Kubeflow Pipelines')"
         ) from None
     settings = kubeflow_params(params, tuple(STAGES))
-    if args.image:
-        settings = KubeflowParams(image=args.image, resources=settings.resources)
+    if options.image:
+        settings = KubeflowParams(image=options.image, resources=settings.resources)
     name = project_name(params.root)
     pipeline = kfp.build(name, settings)
     arguments = kfp.arguments(params)
-    if args.action == "local":
-        metrics = kfp.run_locally(pipeline, arguments, (params.root / args.root).resolve())
+    if options.action == "local":
+        metrics = kfp.run_locally(pipeline, arguments, (params.root / options.root).resolve())
         scores = read_json(metrics)
         summary = ", ".join(f"{key}={value:.4f}" for key, value in scores.items())
         print(f"kfp: local run passed: {summary} -> {shown(metrics, params.root)}")
         return 0
-    output = params.root / args.output
+    output = params.root / options.output
     kfp.compile_pipeline(pipeline, arguments, output)
     print(f"kfp: pipeline {name} ({', '.join(STAGES)}) -> {shown(output, params.root)}")
-    if args.action == "run":
-        submit(params, kfp, output, args.host.rstrip("/"), name, arguments)
+    if options.action == "run":
+        submit(params, kfp, output, options.host.rstrip("/"), name, arguments)
     return 0
 
 

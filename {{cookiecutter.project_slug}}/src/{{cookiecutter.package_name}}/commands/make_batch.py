@@ -8,6 +8,7 @@ Rows come from the held-out test split, so the model has not seen them.
 from __future__ import annotations
 
 import argparse
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -17,6 +18,19 @@ from ..core.features import Features
 from ..errors import DataError, ProjectError
 from ..io import DATA_SUFFIXES, read_features, read_table, shown, write_data
 from ..params import Params
+
+
+@dataclass(frozen=True)
+class Options:
+    rows: int | None = None
+    seed: int = 0
+    shift_mean: tuple[tuple[str, float], ...] = ()
+    shift_scale: tuple[tuple[str, float], ...] = ()
+    new_category: tuple[tuple[str, str], ...] = ()
+    new_category_share: float = 0.3
+    label_shift: float = 0.0
+    no_labels: bool = False
+    output: Path | None = None
 
 
 def _assignment(text: str) -> tuple[str, str]:
@@ -118,32 +132,32 @@ def shift(
     batch: pd.DataFrame,
     reference: pd.DataFrame,
     features: Features,
-    args: argparse.Namespace,
+    options: Options,
     rng: np.random.Generator,
     task: str,
 ) -> pd.DataFrame:
     """Apply the requested shifts; scales come from the reference, so K is in its units."""
     batch = batch.copy()
-    for name, value in args.shift_mean:
+    for name, value in options.shift_mean:
         column = _numeric_feature(name, features)
         std = float(pd.to_numeric(reference[column]).std())
         batch[column] = pd.to_numeric(batch[column]) + float(value) * std
-    for name, value in args.shift_scale:
+    for name, value in options.shift_scale:
         column = _numeric_feature(name, features)
         mean = float(pd.to_numeric(reference[column]).mean())
         batch[column] = mean + (pd.to_numeric(batch[column]) - mean) * float(value)
-    for name, value in args.new_category:
+    for name, category in options.new_category:
         if name not in features.categorical:
             raise ProjectError(
                 f"{name!r} is not a categorical feature; use one of "
                 f"{', '.join(features.categorical) or '(none: the data has no categories)'}"
             )
-        rows = rng.random(len(batch)) < args.new_category_share
+        chosen = rng.random(len(batch)) < options.new_category_share
         batch[name] = batch[name].astype("object")
-        batch.loc[rows, name] = value
-    if args.label_shift:
+        batch.loc[chosen, name] = category
+    if options.label_shift:
         target = features.target
-        rows = np.flatnonzero(rng.random(len(batch)) < args.label_shift)
+        rows = np.flatnonzero(rng.random(len(batch)) < options.label_shift)
         labels = batch[target].to_numpy(copy=True)
         if task == "classification":
             classes = np.array(sorted(pd.unique(reference[target].dropna())))
@@ -157,20 +171,20 @@ def shift(
     return batch
 
 
-def run(params: Params, args: argparse.Namespace) -> None:
+def run(params: Params, options: Options) -> None:
     features = read_features(params.paths.features)
     pool = read_table(params.paths.test, "split")
     reference = read_table(params.paths.train, "split")
-    rows = len(pool) if args.rows is None else args.rows
+    rows = len(pool) if options.rows is None else options.rows
     if rows < 1:
         raise ProjectError(f"--rows {rows}: give a positive number of rows")
-    output = args.output or params.monitoring.batch
+    output = options.output or params.monitoring.batch
     if output.suffix.lower() not in DATA_SUFFIXES:
         raise ProjectError(f"--output {output}: use a .csv or .parquet file name")
 
-    rng = np.random.default_rng(args.seed)
-    batch = shift(sample(pool, rows, rng), reference, features, args, rng, params.task)
-    if args.no_labels:
+    rng = np.random.default_rng(options.seed)
+    batch = shift(sample(pool, rows, rng), reference, features, options, rng, params.task)
+    if options.no_labels:
         batch = batch.drop(columns=features.target)
     write_data(batch, Path(output))
     note = " (drawn with replacement: more rows than the test split)" if rows > len(pool) else ""

@@ -32,6 +32,7 @@ import re
 import shutil
 import subprocess
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -193,9 +194,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--report", type=Path, help="markdown to post (default: paths.report)")
 
 
-def run(params: Params, args: argparse.Namespace) -> int:
-    report = Path(getattr(args, "report", None) or params.paths.report)
+@dataclass(frozen=True)
+class Options:
+    poster: str | None = None
+    report: Path | None = None
+
+
+def run(params: Params, options: Options) -> int:
+    report = Path(options.report or params.paths.report)
     if not report.is_file():
         raise ProjectError(f"{report} is missing; run `mlops report` first")
-    poster = getattr(args, "poster", None) or params.report.poster
+    poster = options.poster or params.report.poster
     return post(report, poster, params.report.publish_images, dict(os.environ))

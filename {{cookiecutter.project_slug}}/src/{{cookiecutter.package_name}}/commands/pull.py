@@ -11,6 +11,7 @@ nothing is fetched and `dvc repro` runs every stage. Never fails: fetching only 
 from __future__ import annotations
 
 import argparse
+from dataclasses import dataclass
 
 import yaml
 
@@ -34,6 +35,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
+@dataclass(frozen=True)
+class Options:
+    baseline: str | None = None
+
+
 def plan(baseline_lock: object, branch_lock: object) -> tuple[list[str], list[str]]:
     """(stages to fetch, stages `dvc repro` will run): unchanged ones are fetched."""
     changed = changed_stages(baseline_lock, branch_lock)
@@ -41,7 +47,7 @@ def plan(baseline_lock: object, branch_lock: object) -> tuple[list[str], list[st
     return unchanged, changed
 
 
-def run(params: Params, args: argparse.Namespace) -> int:
+def run(params: Params, options: Options) -> int:
     root = params.root
     remote = shared_remote(root)
     if remote is None:
@@ -56,7 +62,7 @@ def run(params: Params, args: argparse.Namespace) -> int:
         print(f"pull: the branch has no {LOCK_FILE}, so `dvc repro` runs every stage")
         return 0
     branch_lock = yaml.safe_load(lock_file.read_text(encoding="utf-8"))
-    revision = getattr(args, "baseline", None) or params.report.baseline
+    revision = options.baseline or params.report.baseline
     try:
         _, commit = git.resolve(root, revision)
         text = git.show(root, commit, LOCK_FILE)

@@ -19,6 +19,7 @@ import argparse
 import base64
 import os
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +41,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--body-file", type=Path, help="Markdown for the open pull request's body (e.g. report.md)"
     )
+
+
+@dataclass(frozen=True)
+class Options:
+    branch: str
+    message: str
+    body_file: Path | None = None
 
 
 def settings(env: dict[str, str]) -> tuple[str, str, str, str]:
@@ -118,31 +126,33 @@ def open_pull_request(
     return found[0] if found else None
 
 
-def run(params: Params, args: argparse.Namespace) -> int:
+def read_body(path: Path | None) -> str | None:
+    if path is None:
+        return None
+    try:
+        return path.read_text(encoding="utf-8")
+    except OSError as error:
+        raise ProjectError(f"--body-file {path}: {error.strerror}") from None
+
+
+def run(params: Params, options: Options) -> int:
     token, repository, api_url, server_url = settings(dict(os.environ))
-    root = params.root
-    body = None
-    if args.body_file is not None:
-        try:
-            body = args.body_file.read_text(encoding="utf-8")
-        except OSError as error:
-            raise ProjectError(f"--body-file {args.body_file}: {error.strerror}") from None
-    sha = commit(root, args.branch, args.message)
+    branch = options.branch
+    body = read_body(options.body_file)
+    sha = commit(params.root, branch, options.message)
     if sha is None:
-        print(f"push-branch: this run changed nothing, so nothing was pushed to {args.branch}")
+        print(f"push-branch: this run changed nothing, so nothing was pushed to {branch}")
         write_outputs({"pushed": "false", "pull-request": ""})
         return 0
-    push(root, args.branch, token, server_url)
-    pull = open_pull_request(api_url, token, repository, args.branch)
+    push(params.root, branch, token, server_url)
+    pull = open_pull_request(api_url, token, repository, branch)
     if pull is None:
-        print(f"push-branch: pushed {sha[:12]} to {args.branch}; no pull request is open from it")
+        print(f"push-branch: pushed {sha[:12]} to {branch}; no pull request is open from it")
         write_outputs({"pushed": "true", "pull-request": ""})
         return 0
     if body is not None:
         url = f"{api_url}/repos/{repository}/pulls/{pull['number']}"
-        call_api(api_url, token, "PATCH", url, {"body": body}, (), refused(args.branch))
-    print(
-        f"push-branch: pushed {sha[:12]} to {args.branch}; updated pull request #{pull['number']}"
-    )
+        call_api(api_url, token, "PATCH", url, {"body": body}, (), refused(branch))
+    print(f"push-branch: pushed {sha[:12]} to {branch}; updated pull request #{pull['number']}")
     write_outputs({"pushed": "true", "pull-request": str(pull["number"])})
     return 0

@@ -10,19 +10,20 @@ from __future__ import annotations
 import argparse
 import json
 import os
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from ..core.anchor import Anchor, Release, best_releases, from_release
 from ..core.charts import draw_pngs
 from ..core.dataset import DataSet, differences
 from ..core.dotted import numbers
 from ..core.gates import NEW, Comparison, MetricRule, judging_rules, rule_changes
 from ..core.report import Inputs, Snapshot, Trusted, changed_params, comparisons, render
 from ..core.suite_diff import SuiteDiff, diff_suites
-from ..errors import DataError
+from ..errors import DataError, ProjectError
 from ..integrations import git, store
 from ..integrations.dvc import (
     LOCK_FILE,
@@ -32,9 +33,12 @@ from ..integrations.dvc import (
     require_recorded,
 )
 from ..integrations.github import (
+    PullRequest,
     append_step_summary,
+    event_labels,
     in_actions,
     pull_request_head,
+    who_labeled,
     write_outputs,
 )
 from ..io import (
@@ -43,6 +47,7 @@ from ..io import (
     read_features,
     read_metrics,
     read_optional_json,
+    read_outcomes,
     read_table,
     shown,
     write_text,
@@ -66,6 +71,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--output", type=Path, help="markdown file to write (default: paths.report)"
     )
     add_workspace_argument(parser)
+
+
+@dataclass(frozen=True)
+class Options:
+    baseline: str | None = None
+    output: Path | None = None
+    workspace: Path | None = None
 
 
 def add_workspace_argument(parser: argparse.ArgumentParser) -> None:
@@ -201,6 +213,87 @@ def split_changes(base: Snapshot, branch: Snapshot) -> tuple[tuple[str, Any, Any
     return tuple((f"split.{key}", before, after) for key, before, after in changed_params(old, new))
 
 
+# How far back `main`'s history is read for the best release (commits that changed the
+# metrics file, newest first).
+RELEASES_READ = 50
+
+
+def releases_on_main(params: Params, base: Snapshot) -> list[Release]:
+    """The metrics each first-parent commit of the baseline committed, newest first, back
+    to the first commit on another data set (whose metrics are not comparable).
+
+    Every merge to `main` is a release (the deploy runs on it), so this history is the
+    release record, the same on a fresh runner as here (the workflow checks out the whole
+    history; a shallow clone gives the baseline alone)."""
+    if base.commit is None or not isinstance(base.params, dict):
+        return []
+    # The baseline's own name for the file: a branch that renames it walks no other history.
+    paths = base.params.get("paths")
+    named = paths.get("metrics") if isinstance(paths, dict) else None
+    metrics_file = named if isinstance(named, str) else shown(params.paths.metrics, params.root)
+    listed = git.git(
+        params.root,
+        "log",
+        "--first-parent",
+        "--format=%H",
+        f"-n{RELEASES_READ}",
+        base.commit,
+        "--",
+        metrics_file,
+    )
+    data_set = DataSet.from_documents(base.params, _features_at(params, base.commit, base.params))
+    releases = []
+    for commit in listed.stdout.split():
+        settings_text = git.show(params.root, commit, DEFAULT_PARAMS_FILE)
+        metrics_text = git.show(params.root, commit, metrics_file)
+        if settings_text is None or metrics_text is None:
+            break
+        try:
+            settings = yaml.safe_load(settings_text)
+            metrics = numbers(json.loads(metrics_text))
+        except (yaml.YAMLError, json.JSONDecodeError):
+            continue  # a commit with a broken file released nothing comparable
+        if differences(
+            data_set, DataSet.from_documents(settings, _features_at(params, commit, settings))
+        ):
+            break
+        releases.append(Release(f"`{commit[:8]}`", metrics))
+    return releases
+
+
+def production_release(params: Params) -> tuple[Release | None, str | None]:
+    """The version holding the `production` alias and the metrics tagged on it, when a
+    tracking server is configured (`MLFLOW_TRACKING_URI`, not a local file store, which
+    holds no team's releases); else (None, None). An unreachable server gives
+    (None, why), and the repository's record is used instead."""
+    if not os.environ.get(store.TRACKING_ENV) or store.is_local_store(store.tracking_uri(params)):
+        return None, None
+    from ..integrations.registry import Registry, metrics_from_tags
+
+    try:
+        registry = Registry(params)
+        version = registry.holder(params.registry.alias)
+    except ProjectError as error:
+        return None, f"the registry was not usable ({error})"
+    if version is None:
+        return None, f"no version holds `{params.registry.alias}` in the registry"
+    label = f"version {version.version} (`{params.registry.alias}`)"
+    return Release(label, metrics_from_tags(dict(version.tags))), None
+
+
+def release_anchor(
+    params: Params, base: Snapshot, rules: dict[str, MetricRule]
+) -> tuple[Anchor | None, str | None]:
+    """The anchor (see core/anchor.py): production in the registry when one is reachable,
+    else the best release on the baseline's history; and why the registry was not used."""
+    production, why_not = production_release(params)
+    if production is not None:
+        anchor = from_release(production, rules, f"the model in production, {production.label}")
+        if anchor is not None:
+            return anchor, None
+    return best_releases(releases_on_main(params, base), rules), why_not
+
+
 def gather(params: Params, revision: str | None, judging_root: Path | None = None) -> Inputs:
     """Read both sides from git and disk; shared by `mlops report` and `mlops gate`.
 
@@ -221,10 +314,17 @@ def gather(params: Params, revision: str | None, judging_root: Path | None = Non
         else None
     )
     committed = baseline_gates(base)
+    rules = params.gates if committed is None else judging_rules(committed, params.gates)
+    changed_data_set = data_set_changes(params, base)
+    anchor, anchor_note = (
+        (None, None)
+        if changed_data_set or base.metrics is None
+        else release_anchor(params, base, rules)
+    )
     return Inputs(
         baseline=base,
         branch=branch,
-        rules=params.gates if committed is None else judging_rules(committed, params.gates),
+        rules=rules,
         data_path=shown(params.paths.raw, params.root),
         validation=read_optional_json(params.paths.validation),
         mlflow_run=read_optional_json(params.paths.train_run),
@@ -235,9 +335,12 @@ def gather(params: Params, revision: str | None, judging_root: Path | None = Non
         ),
         suite_diff=suite_changes(params, base),
         **reproduction(params, branch),
+        evaluated_here=evaluated_here(params),
         in_ci=in_actions(),
-        **where_the_run_lives(params),
-        data_set_changes=data_set_changes(params, base),
+        mlflow_local=store.is_local_store(store.tracking_uri(params)),
+        data_set_changes=changed_data_set,
+        anchor=anchor,
+        anchor_note=anchor_note,
         baseline_rules=committed,
         judging_changes=judging_changes(
             params.root, judging_root or params.root, base.commit, git.git_state(params.root)[0]
@@ -261,27 +364,23 @@ def reproduction(params: Params, branch: Snapshot) -> dict[str, Any]:
     committed_metrics = (
         None if metrics_text is None else numbers(_parse(metrics_text, metrics_file, "HEAD"))
     )
-    record = params.paths.train_run
-    record_committed = git.show(root, "HEAD", shown(record, root))
-    record_here = record.read_text(encoding="utf-8") if record.is_file() else None
     return {
         "committed_lock": True,
         "lock_differences": tuple(lock_differences(_parse(committed, LOCK_FILE, "HEAD"), current)),
         "metrics_reproduced": committed_metrics is not None and committed_metrics == branch.metrics,
         "metrics_file": metrics_file,
-        # `evaluate` writes a new MLflow run record every time it runs.
-        "metrics_recomputed": record_here is not None and record_here != record_committed,
     }
 
 
-def where_the_run_lives(params: Params) -> dict[str, Any]:
-    """Whether the MLflow store is a local SQLite file, and whether the run record
-    (paths.train_run) was written here rather than checked out."""
-    uri = store.tracking_uri(params)
+def evaluated_here(params: Params) -> bool:
+    """Whether `evaluate` ran in this workspace: it writes a new MLflow run record
+    (paths.train_run) every time it runs, so a record unlike the committed one (or one
+    without a commit to compare with) was written here."""
     record = params.paths.train_run
+    if not record.is_file():
+        return False
     committed = git.show(params.root, "HEAD", shown(record, params.root))
-    here = record.read_text(encoding="utf-8") if record.is_file() else None
-    return {"mlflow_local": store.is_local_store(uri), "mlflow_run_new": here != committed}
+    return record.read_text(encoding="utf-8") != committed
 
 
 def _mlflow_store(params: Params) -> str:
@@ -292,12 +391,12 @@ def _mlflow_store(params: Params) -> str:
     return uri
 
 
-def judged_inputs(params: Params, args: argparse.Namespace) -> Inputs:
+def judged_inputs(params: Params, baseline: str | None, workspace: Path | None) -> Inputs:
     """What `report` and `gate` judge: this checkout's results, or with --workspace the
     pull request's results scored by this checkout's code (see `trusted_evaluation`)."""
-    workspace = getattr(args, "workspace", None)
     if workspace is None:
-        return gather(params, getattr(args, "baseline", None))
+        inputs = gather(params, baseline)
+        return replace(inputs, noise=own_noise(params), override=override_of(params))
     settings = Path(workspace) / DEFAULT_PARAMS_FILE
     if not settings.is_file():
         raise DataError(
@@ -306,13 +405,60 @@ def judged_inputs(params: Params, args: argparse.Namespace) -> Inputs:
         )
     branch = load_params(settings)
     commit, _ = git.git_state(params.root)
-    inputs = gather(
-        branch, getattr(args, "baseline", None) or commit or params.report.baseline, params.root
-    )
+    inputs = gather(branch, baseline or commit or params.report.baseline, params.root)
     if commit is not None:
         # The baseline is this checkout's commit; name it as params.yaml does.
         inputs = replace(inputs, baseline=replace(inputs.baseline, label=params.report.baseline))
-    return trusted_evaluation(params, branch, inputs)
+    return replace(trusted_evaluation(params, branch, inputs), override=override_of(params))
+
+
+def override_of(params: Params, env: dict[str, str] | None = None):
+    """The override label (report.override_label of the judging checkout) when the pull
+    request carries it, with who applied it; None without the label or outside a PR."""
+    from ..core.noise import Override
+
+    env = dict(os.environ) if env is None else env
+    label = params.report.override_label
+    if label not in event_labels(env):
+        return None
+    try:
+        return Override(label, who_labeled(PullRequest.from_env(env), label))
+    except ProjectError as error:
+        return Override(label, None, str(error))
+
+
+def _slice_columns(params: Params, test: Any) -> dict[str, Any]:
+    missing = [name for name in params.report.slices if name not in test.columns]
+    if missing:
+        raise DataError(
+            f"params.yaml `report.slices` names {', '.join(map(repr, missing))}, not a column "
+            f"of the test rows ({shown(params.paths.test, params.root)}); name columns it has"
+        )
+    return {name: test[name].to_numpy() for name in params.report.slices}
+
+
+def own_noise(params: Params):
+    """The branch's own intervals and slices from its outcomes file (no pairing here: the
+    pull-request workflow pairs it with the baseline's); None without the file."""
+    from ..core.noise import measure
+    from ..core.outcomes import from_frame
+
+    stored = read_outcomes(params.paths.outcomes)
+    if stored is None or not params.paths.test.is_file():
+        return None
+    outcomes = from_frame(*stored)
+    test = read_table(params.paths.test, "split")
+    if len(test) != len(outcomes.keys):
+        return None
+    return measure(
+        outcomes,
+        None,
+        unpaired="this workspace holds only its own outcomes; the pull-request workflow "
+        "pairs them with the baseline's",
+        columns=_slice_columns(params, test),
+        bins=params.report.slice_bins,
+        min_slice_rows=params.report.min_slice_rows,
+    )
 
 
 def trusted_evaluation(trusted: Params, branch: Params, inputs: Inputs) -> Inputs:
@@ -325,24 +471,45 @@ def trusted_evaluation(trusted: Params, branch: Params, inputs: Inputs) -> Input
     """
     from ..core.features import model_inputs
     from ..core.metrics import score
+    from ..core.noise import measure
+    from ..core.outcomes import from_assessment, from_frame, row_keys
     from ..integrations.model_file import load_as_data
 
     rows = branch if inputs.data_set_changes else trusted
     test = read_table(rows.paths.test, "split")
     features = read_features(rows.paths.features)
     model = load_as_data(branch.paths.model)
-    scores = score(
-        model,
-        model_inputs(test, features),
-        test[features.target],
-        trusted.task,
-        positive_class=rows.data.positive_class,
-    ).scores
+    model_rows = model_inputs(test, features)
+    truth = test[features.target]
+    positive = rows.data.positive_class
+    assessment = score(model, model_rows, truth, trusted.task, positive_class=positive)
+    scores = assessment.scores
+    outcomes = from_assessment(row_keys(model_rows), truth, assessment, trusted.task, positive)
+    stored = None if rows is branch else read_outcomes(trusted.paths.outcomes)
+    unpaired = None
+    if rows is branch:
+        unpaired = f"a new data set shares no rows with `{inputs.baseline.label}`"
+    elif stored is None:
+        unpaired = (
+            f"`{inputs.baseline.label}` has no per-row outcomes "
+            f"({shown(trusted.paths.outcomes, trusted.root)}): its pipeline predates them "
+            "or was not reproduced"
+        )
+    noise = measure(
+        outcomes,
+        None if stored is None else from_frame(*stored),
+        unpaired=unpaired,
+        # main's slice columns name main's data; a new data set has other columns.
+        columns={} if rows is branch else _slice_columns(trusted, test),
+        bins=trusted.report.slice_bins,
+        min_slice_rows=trusted.report.min_slice_rows,
+    )
     differ = not branch.paths.test.is_file() or file_md5(branch.paths.test) != file_md5(
         trusted.paths.test
     )
     return replace(
         inputs,
+        noise=noise,
         branch=replace(inputs.branch, metrics=scores),
         trusted=Trusted(
             label=inputs.baseline.label,
@@ -354,9 +521,9 @@ def trusted_evaluation(trusted: Params, branch: Params, inputs: Inputs) -> Input
     )
 
 
-def run(params: Params, args: argparse.Namespace) -> int:
-    inputs = judged_inputs(params, args)
-    output = Path(getattr(args, "output", None) or params.paths.report)
+def run(params: Params, options: Options) -> int:
+    inputs = judged_inputs(params, options.baseline, options.workspace)
+    output = Path(options.output or params.paths.report)
     judged = comparisons(inputs) or [
         Comparison(name, None, value, NEW, inputs.rules.get(name))
         for name, value in (inputs.branch.metrics or {}).items()

@@ -10,6 +10,7 @@ written on it, as a deploy does.
 from __future__ import annotations
 
 import argparse
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -32,6 +33,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="restore a version trained on another data set than production's "
         "(written on the version)",
     )
+
+
+@dataclass(frozen=True)
+class Options:
+    version: str = ""
+    new_data_set: bool = False
 
 
 def crossing(current: Any, wanted: Any, alias: str, new_data_set: bool) -> str | None:
@@ -62,19 +69,19 @@ def crossing(current: Any, wanted: Any, alias: str, new_data_set: bool) -> str |
     )
 
 
-def run(params: Params, args: argparse.Namespace) -> int:
+def run(params: Params, options: Options) -> int:
     # MLflow is imported when a rollback runs, so `--help` answers at once.
     from ..integrations.registry import registry_errors
 
     with registry_errors():
-        return restore(params, args)
+        return restore(params, options)
 
 
-def restore(params: Params, args: argparse.Namespace) -> int:
+def restore(params: Params, options: Options) -> int:
     from ..integrations import mlflow as tracking
     from ..integrations.registry import Registry, RegistryError
 
-    wanted = (args.version or "").strip()
+    wanted = options.version.strip()
     if wanted and not wanted.isdigit():
         raise RegistryError(f"--version must be a version number, got {wanted!r}")
     registry = Registry(params)
@@ -111,7 +118,7 @@ def restore(params: Params, args: argparse.Namespace) -> int:
         registry.version(current),
         registry.version(wanted),
         alias,
-        bool(getattr(args, "new_data_set", False)),
+        options.new_data_set,
     )
     if note:
         registry.tag(wanted, NEW_DATA_SET_TAG, note)

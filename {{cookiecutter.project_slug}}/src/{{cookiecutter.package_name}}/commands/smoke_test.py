@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from dataclasses import dataclass
 from pathlib import Path
 
 from ..integrations import serving
@@ -33,11 +34,18 @@ def _seconds(text: str) -> float:
     return value
 
 
-def run(params: Params, args: argparse.Namespace) -> int:
-    example = args.example or params.paths.model / serving.INPUT_EXAMPLE
-    predictions = serving.smoke_test(args.url, example, timeout=args.timeout)
+@dataclass(frozen=True)
+class Options:
+    url: str
+    example: Path | None = None
+    timeout: float = 30
+
+
+def run(params: Params, options: Options) -> int:
+    example = options.example or params.paths.model / serving.INPUT_EXAMPLE
+    predictions = serving.smoke_test(options.url, example, timeout=options.timeout)
     print(
-        f"smoke-test: {args.url}/invocations answered {len(predictions)} predictions "
+        f"smoke-test: {options.url}/invocations answered {len(predictions)} predictions "
         f"for the {len(predictions)} rows of {example.name}"
     )
     return 0

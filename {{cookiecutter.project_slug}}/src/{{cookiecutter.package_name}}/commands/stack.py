@@ -22,6 +22,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -39,6 +40,13 @@ LOCAL_S3_CREDENTIALS = {
     "AWS_SECRET_ACCESS_KEY": "local-stack",
     "AWS_DEFAULT_REGION": "us-east-1",
 }
+
+
+@dataclass(frozen=True)
+class Options:
+    action: str
+    local_s3: bool = False
+    port: int | None = None
 
 
 class StackError(ProjectError):
@@ -140,11 +148,32 @@ def require_local_s3() -> None:
         )
 
 
-def up(params: Params, args: argparse.Namespace) -> int:
+def _start_local_s3(
+    params: Params, env: dict[str, str], state: Path, pids: dict[str, int]
+) -> dict[str, str]:
+    """Start moto with the project's buckets and point DVC's default remote at it; the
+    environment that reaches it. Its process id goes into `pids` as soon as it runs."""
+    s3_port = free_port()
+    endpoint = f"http://{LOOPBACK}:{s3_port}"
+    command = [sys.executable, "-m", "moto.server", "-H", LOOPBACK, "-p", str(s3_port)]
+    pids["s3"] = _start(command, env, state / "s3.log", f"{endpoint}/moto-api/")
+    s3_env = {**LOCAL_S3_CREDENTIALS, "AWS_ENDPOINT_URL": endpoint}
+    s3_env["MLFLOW_S3_ENDPOINT_URL"] = endpoint
+    _create_buckets(_buckets(params), endpoint)
+    remote = _default_remote(params)
+    if remote:
+        for key, value in (("endpointurl", endpoint), ("region", "us-east-1")):
+            dvc(params.root, "remote", "modify", "--local", remote, key, value)
+        print(f"stack: DVC remote '{remote}' -> {endpoint} (.dvc/config.local)")
+    print(f"stack: S3-compatible store (moto, in memory) at {endpoint}")
+    return s3_env
+
+
+def up(params: Params, options: Options) -> int:
     root = params.root
     state = root / STATE
     pids_file = state / "pids.json"
-    if args.local_s3:
+    if options.local_s3:
         require_local_s3()
     if pids_file.is_file():
         raise StackError(f"the stack is up already ({pids_file}); run `mlops stack down` first")
@@ -162,23 +191,11 @@ def up(params: Params, args: argparse.Namespace) -> int:
     written: dict[str, str] = {}
     pids: dict[str, int] = {}
     try:
-        if args.local_s3:
-            s3_port = free_port()
-            endpoint = f"http://{LOOPBACK}:{s3_port}"
-            command = [sys.executable, "-m", "moto.server", "-H", LOOPBACK, "-p", str(s3_port)]
-            pids["s3"] = _start(command, env, state / "s3.log", f"{endpoint}/moto-api/")
-            s3_env = {**LOCAL_S3_CREDENTIALS, "AWS_ENDPOINT_URL": endpoint}
-            s3_env["MLFLOW_S3_ENDPOINT_URL"] = endpoint
+        if options.local_s3:
+            s3_env = _start_local_s3(params, env, state, pids)
             env.update(s3_env)
             written.update(s3_env)
-            _create_buckets(_buckets(params), endpoint)
-            remote = _default_remote(params)
-            if remote:
-                for key, value in (("endpointurl", endpoint), ("region", "us-east-1")):
-                    dvc(root, "remote", "modify", "--local", remote, key, value)
-                print(f"stack: DVC remote '{remote}' -> {endpoint} (.dvc/config.local)")
-            print(f"stack: S3-compatible store (moto, in memory) at {endpoint}")
-        port = free_port() if args.port == 0 else (args.port or params.stack.port)
+        port = free_port() if options.port == 0 else (options.port or params.stack.port)
         url = f"http://{LOOPBACK}:{port}"
         command = [
             *(sys.executable, "-m", "mlflow", "server"),
@@ -192,7 +209,7 @@ def up(params: Params, args: argparse.Namespace) -> int:
             _stop(pid)
         raise
     written["MLFLOW_TRACKING_URI"] = url
-    pids_file.write_text(json.dumps({**pids, "local_s3": bool(args.local_s3)}), encoding="utf-8")
+    pids_file.write_text(json.dumps({**pids, "local_s3": options.local_s3}), encoding="utf-8")
     lines = [f"{key}={value}" for key, value in written.items()]
     (root / ENV_FILE).write_text(
         "# Written by `mlops stack up`; load with: set -a; . ./.stack.env; set +a\n"
@@ -250,7 +267,7 @@ def down(params: Params) -> int:
     return 0
 
 
-def run(params: Params, args: argparse.Namespace) -> int:
-    if args.action == "up":
-        return up(params, args)
+def run(params: Params, options: Options) -> int:
+    if options.action == "up":
+        return up(params, options)
     return down(params)

@@ -7,6 +7,7 @@ the suite file that params.yaml names, refusing to overwrite reviewed edits.
 from __future__ import annotations
 
 import argparse
+from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
@@ -37,15 +38,24 @@ def _reference(params: Params, path: Path | None) -> tuple[pd.DataFrame, str]:
     return frame, label
 
 
-def run(params: Params, args: argparse.Namespace | None = None) -> None:
+@dataclass(frozen=True)
+class Options:
+    data: Path | None = None
+    force: bool = False
+
+
+DEFAULTS = Options()
+
+
+def run(params: Params, options: Options = DEFAULTS) -> None:
     target_path = params.suite_path
     display = shown(target_path, params.root)
-    if target_path.exists() and not getattr(args, "force", False):
+    if target_path.exists() and not options.force:
         raise ProjectError(
             f"{display} exists and may hold reviewed edits; pass --force to replace it, or set "
             "validation.suite in params.yaml to a new name for a new data set"
         )
-    frame, reference = _reference(params, getattr(args, "data", None))
+    frame, reference = _reference(params, options.data)
     if params.data.target not in frame.columns:
         raise DataError(
             f"params.yaml `data.target`: column {params.data.target!r} is not in {reference}; "

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import ProjectError
@@ -37,8 +38,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--state-file",
         default=STATE_FILE,
+        type=Path,
         help="cruft's record of the template and its commit (default: %(default)s)",
     )
+
+
+@dataclass(frozen=True)
+class Options:
+    state_file: Path = Path(STATE_FILE)
 
 
 def recorded(path: Path) -> tuple[str, str, str | None]:
@@ -78,10 +85,8 @@ def decide(template: str, commit: str, newest: str | None, reason: str) -> tuple
     )
 
 
-def run(params: Params, args: argparse.Namespace) -> int:
-    path = Path(args.state_file)
-    if not path.is_absolute():
-        path = params.root / path
+def run(params: Params, options: Options) -> int:
+    path = params.root / options.state_file
     template, commit, checkout = recorded(path)
     newest, reason = remote_commit(template, checkout)
     state, line = decide(template, commit, newest, reason)

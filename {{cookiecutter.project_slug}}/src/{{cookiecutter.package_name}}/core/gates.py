@@ -208,6 +208,13 @@ class RuleChange:
             float(self.old.gate) - float(self.new.gate),
             _bound_step(self.old.minimum, self.new.minimum, lower_accepts_more=True),
             _bound_step(self.old.maximum, self.new.maximum, lower_accepts_more=False),
+            # `interval` fails less often than `point`; a lower slice_min accepts more.
+            float(self.new.decide == "interval") - float(self.old.decide == "interval"),
+            _bound_step(
+                self.old.slice_min,
+                self.new.slice_min,
+                lower_accepts_more=self.new.direction == "higher",
+            ),
         ]
         if any(step > 0 for step in aspects):
             return LOOSENED

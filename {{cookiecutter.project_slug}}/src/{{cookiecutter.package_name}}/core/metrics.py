@@ -120,7 +120,7 @@ def confusion_counts(y_true, y_pred) -> list[dict]:
             "predicted": str(_label(labels[cell % width])),
             "count": int(counts[cell]),
         }
-        for cell in np.flatnonzero(counts)
+        for cell in np.flatnonzero(counts).tolist()
     ]
 
 
@@ -166,6 +166,10 @@ class Assessment:
 
     scores: dict[str, float]
     plots: dict[str, list[dict]]
+    # What the scores were computed from, row by row (see core.outcomes).
+    predicted: np.ndarray | None = None
+    probabilities: np.ndarray | None = None
+    classes: tuple = ()
 
 
 def score(
@@ -187,8 +191,12 @@ def score(
             classification_plots(target, predictions, probabilities, classes, positive)
             if plots
             else {},
+            predictions,
+            np.asarray(probabilities),
+            tuple(_label(label) for label in classes),
         )
     return Assessment(
         regression_metrics(target, predictions),
         regression_plots(target, predictions) if plots else {},
+        predictions,
     )

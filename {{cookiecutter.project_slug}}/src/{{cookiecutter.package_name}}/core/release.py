@@ -1,5 +1,9 @@
 """What `mlops deploy` does with a candidate, decided from what the registry already holds.
 
+Two decisions, both from plain values, so they are tested without a registry: whether
+this release is new, resumed or done (`decide`), and whether the candidate may replace
+production (`champion_verdict`: the champion gate, or the floors on a new data set).
+
 A release can be interrupted between registering a version and moving the alias (a
 runner that dies, a server that stops answering). Deploying the same commit again then
 finds the version it registered; this decision says whether to start, resume or stop.
@@ -8,8 +12,13 @@ finds the version it registered; this decision says whether to start, resume or 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from enum import Enum
+from typing import Protocol
+
+from . import gates
+from .gates import MetricRule
 
 # Set on a version when deploy first moves the alias to it.
 PROMOTED_TAG = "promoted_at"
@@ -67,3 +76,149 @@ def new_data_set_note(data_set: str, alias: str, holder: str | None, now: dateti
         f"{now.isoformat(timespec='seconds')}: first release on data set {data_set}; "
         f"'{alias}' was {holder_text} before"
     )
+
+
+@dataclass(frozen=True)
+class Champion:
+    """The version that holds the production alias, as the registry tags it."""
+
+    version: str
+    tags: Mapping[str, str]
+    metrics: dict[str, float]
+
+
+class Candidate(Protocol):
+    """What the champion gate reads of a candidate (a registry Provenance has it)."""
+
+    @property
+    def metrics(self) -> dict[str, float]: ...
+
+    @property
+    def data_schema(self) -> str: ...
+
+    @property
+    def data_set(self) -> str: ...
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """The champion gate's answer: whether the candidate may replace production, what
+    to say about it, or the problem that keeps the gate from judging at all."""
+
+    passed: bool
+    said: tuple[str, ...] = ()
+    problem: str | None = None
+
+
+def champion_verdict(
+    alias: str,
+    champion: Champion | None,
+    candidate: Candidate,
+    rules: dict[str, MetricRule],
+    *,
+    new_data_set: bool = False,
+) -> Verdict:
+    """The candidate against the version holding `alias`, by the rules of `gates:`.
+
+    On the same data set the metrics are compared; on another one (--new-data-set)
+    the candidate meets the floors of the rules instead.
+    """
+    if champion is None:
+        if new_data_set:
+            opening = f"--new-data-set: no version holds '{alias}' yet"
+            return _floor_verdict({}, candidate, rules, opening)
+        return Verdict(True, (f"no version holds '{alias}' yet; the first release is promoted",))
+    moved = _data_set_verdict(alias, champion, candidate, rules, new_data_set)
+    if moved is not None:
+        return moved
+    gated = [name for name, rule in rules.items() if rule.gate]
+    if not any(name in champion.metrics for name in gated):
+        return Verdict(
+            False,
+            problem=f"version {champion.version} ('{alias}') carries no metric tags for the "
+            f"gated metrics ({', '.join(gated)}), so the champion gate cannot judge a "
+            f"candidate; tag it with metric.<name> values or move '{alias}' with "
+            "`mlops rollback --version N`",
+        )
+    comparisons = gates.compare(champion.metrics, candidate.metrics, rules)
+    said = [f"champion gate against version {champion.version} ('{alias}'):"]
+    said += [f"  {comparison.explain()}" for comparison in comparisons]
+    failed = gates.failures(comparisons)
+    if failed:
+        names = ", ".join(comparison.name for comparison in failed)
+        said.append(
+            f"refused: the candidate fails the gate on {names} against version "
+            f"{champion.version}; '{alias}' stays on version {champion.version} and nothing "
+            "was registered"
+        )
+    return Verdict(not failed, tuple(said))
+
+
+def _data_set_verdict(
+    alias: str,
+    champion: Champion,
+    candidate: Candidate,
+    rules: dict[str, MetricRule],
+    new_data_set: bool,
+) -> Verdict | None:
+    """None when production and the candidate learned from the same data set (the
+    metrics are compared). A changed data set needs --new-data-set, and the flag is a
+    problem when the data set is the same, so it never skips the comparison."""
+    schema = champion.tags.get("data_schema")
+    if schema is None and new_data_set:
+        return Verdict(
+            False,
+            problem=f"version {champion.version} ('{alias}') records no data set (tag "
+            "data_schema), so --new-data-set cannot tell that the data set changed; deploy "
+            "without it",
+        )
+    if schema is None or schema == candidate.data_schema:
+        if new_data_set:
+            return Verdict(
+                False,
+                problem=f"--new-data-set is for a model trained on another data set than "
+                f"version {champion.version} ('{alias}'), and this one uses the same "
+                f"({candidate.data_set}); deploy without the flag, so the champion gate "
+                "compares it with production",
+            )
+        return None
+    was = champion.tags.get("data_set", schema)
+    if not new_data_set:
+        return Verdict(
+            False,
+            (
+                f"refused: the candidate was trained on another data set ({candidate.data_set}) "
+                f"than version {champion.version} ('{alias}': {was}), so the champion gate "
+                "cannot compare them; if this is the move to a new data set, release it with "
+                "`mlops deploy --new-data-set` (judged by the floors of `gates`, recorded on "
+                "the version); nothing was registered",
+            ),
+        )
+    opening = (
+        f"--new-data-set: version {champion.version} ('{alias}') was trained on {was}, "
+        f"the candidate on {candidate.data_set}"
+    )
+    return _floor_verdict(champion.metrics, candidate, rules, opening)
+
+
+def _floor_verdict(
+    baseline: dict[str, float], candidate: Candidate, rules: dict[str, MetricRule], opening: str
+) -> Verdict:
+    """A candidate on a new data set against the floors of `gates` (the release commit's)."""
+    if not gates.floors_of(rules):
+        return Verdict(
+            False,
+            (
+                opening,
+                "refused: params.yaml `gates` sets no floor (`min`, or `max` when lower is "
+                "better) to judge a model on a new data set; add floors on main and deploy again",
+            ),
+        )
+    comparisons = gates.judge_floors(baseline, candidate.metrics, rules)
+    said = [opening, "floor gate (new data set), by the floors of `gates` in params.yaml:"]
+    said += [f"  {comparison.explain()}" for comparison in comparisons]
+    failed = gates.failures(comparisons)
+    if failed:
+        names = ", ".join(comparison.name for comparison in failed)
+        said.append(f"refused: the candidate is below the floor on {names}; nothing was registered")
+    return Verdict(not failed, tuple(said))

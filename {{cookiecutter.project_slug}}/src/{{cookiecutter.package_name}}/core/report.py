@@ -8,10 +8,11 @@ judges with the same `verdict()`, so the report and the gate cannot disagree.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from .anchor import Anchor, against_anchor, anchor_failure, anchor_section
 from .charts import change_chart, values_chart
 from .dotted import flatten
 from .gates import (
@@ -37,6 +38,16 @@ from .gates import (
     judge_floors,
 )
 from .markdown import cell, code, table
+from .noise import (
+    WITHIN_NOISE,
+    Noise,
+    Override,
+    noise_section,
+    override_section,
+    refine,
+    slices_section,
+)
+from .noise import judge as judge_noise
 from .suite_diff import SuiteDiff
 
 
@@ -73,6 +84,7 @@ VERDICT_BADGES = {
     IMPROVED: "🟢 improved",
     UNCHANGED: "⚪ unchanged",
     WITHIN_TOLERANCE: "🟡 within tolerance",
+    WITHIN_NOISE: "🟡 within noise",
     REGRESSED: "🔴 regressed",
     WORSE_UNGATED: "🟠 worse (not gated)",
     CHANGED: "🔵 changed (no rule)",
@@ -111,15 +123,16 @@ class Inputs:
     committed_lock: bool | None = None
     lock_differences: tuple[tuple[str, str], ...] = ()
     metrics_reproduced: bool | None = None
-    # The metrics file as params.yaml names it, and whether `evaluate` ran in this
-    # workspace (its MLflow run record is not the committed one): only metrics computed
-    # here and equal to the committed ones are "reproduced".
+    # The metrics file as params.yaml names it.
     metrics_file: str = "metrics.json"
-    metrics_recomputed: bool | None = None
+    # Whether `evaluate` ran in this workspace: its MLflow run record (paths.train_run)
+    # is there and is not the committed one. The one notion of "computed here": only
+    # metrics computed here and equal to the committed ones are "reproduced", and only
+    # a run recorded here lives on this machine.
+    evaluated_here: bool = False
     in_ci: bool = False
-    # The MLflow store is a local SQLite file; the run was recorded here, not committed.
+    # The MLflow store is a local SQLite file.
     mlflow_local: bool = False
-    mlflow_run_new: bool = False
     # How the branch's data set differs from the baseline's (target, suite, features);
     # non-empty: the branch is judged by the floors of the baseline's `gates`.
     data_set_changes: tuple[str, ...] = ()
@@ -132,6 +145,34 @@ class Inputs:
     # branch changes; and how its `split:` differs (key, old, new).
     judging_changes: tuple[str, ...] = ()
     split_changes: tuple[tuple[str, Any, Any], ...] = ()
+    # The second comparison, against a baseline that does not move with every merge
+    # (core/anchor.py); None when there is none. `anchor_note`: why the registry's
+    # production version is not the anchor although a tracking server is configured.
+    anchor: Anchor | None = None
+    anchor_note: str | None = None
+    # Paired intervals (or the branch's own), slices, and a pull request's override label.
+    noise: Noise | None = None
+    override: Override | None = None
+
+
+def anchor_comparisons(inputs: Inputs) -> list[Comparison]:
+    """The branch against the anchor; empty on a new data set or without an anchor.
+
+    A metric whose anchor value is the baseline's own is left out: the comparison with
+    the baseline already judged it, with its paired interval where there is one, and a
+    second, point-only reading of the same numbers would fail changes that are noise."""
+    if inputs.anchor is None or inputs.data_set_changes or inputs.baseline.metrics is None:
+        return []
+    baseline = inputs.baseline.metrics
+    anchor = replace(
+        inputs.anchor,
+        metrics={
+            name: value
+            for name, value in inputs.anchor.metrics.items()
+            if baseline.get(name) != value
+        },
+    )
+    return against_anchor(anchor, inputs.branch.metrics or {}, inputs.rules)
 
 
 def comparisons(inputs: Inputs) -> list[Comparison] | None:
@@ -142,7 +183,9 @@ def comparisons(inputs: Inputs) -> list[Comparison] | None:
         return judge_floors(
             inputs.baseline.metrics, inputs.branch.metrics or {}, inputs.baseline_rules or {}
         )
-    return compare(inputs.baseline.metrics, inputs.branch.metrics or {}, inputs.rules)
+    return refine(
+        compare(inputs.baseline.metrics, inputs.branch.metrics or {}, inputs.rules), inputs.noise
+    )
 
 
 def rules_note(inputs: Inputs) -> str:
@@ -165,7 +208,14 @@ def verdict(inputs: Inputs) -> tuple[bool, str]:
     note = rules_note(inputs)
     if note and comparisons(inputs) is not None:
         line += f" ({note})"
-    return passed, line
+    return judge_noise(
+        passed,
+        line,
+        inputs.noise,
+        inputs.rules,
+        inputs.override,
+        overridable=reproduction_failure(inputs) is None,
+    )
 
 
 def reproduction_failure(inputs: Inputs) -> str | None:
@@ -175,7 +225,7 @@ def reproduction_failure(inputs: Inputs) -> str | None:
     if not (inputs.in_ci and inputs.committed_lock):
         return None
     name = code(inputs.metrics_file)
-    if not inputs.metrics_recomputed:
+    if not inputs.evaluated_here:
         return (
             f"{name} was not recomputed in this run (`evaluate` was skipped); run "
             "`dvc repro --force --single-item validate evaluate` before the report"
@@ -210,6 +260,9 @@ def _verdict(inputs: Inputs) -> tuple[bool, str]:
             if names:
                 reasons.append(f"{names} {why}")
         return False, f"## ❌ Quality gate failed: {' and '.join(reasons)} against {base}"
+    slid = anchor_failure(inputs.anchor, anchor_comparisons(inputs))
+    if slid:
+        return False, f"## ❌ Quality gate failed: {slid}"
     if all(c.verdict == UNCHANGED for c in judged):
         return True, f"## ✅ Quality gate passed: every metric is identical to {base}"
     improved = sum(c.verdict == IMPROVED for c in judged)
@@ -255,7 +308,13 @@ def data_set_section(inputs: Inputs) -> list[str]:
         f"compared with `{base}`'s. Each gated metric is judged by its absolute floor "
         f"(`min`, or `max` when lower is better) in `gates` at `{base}`; a floor the branch "
         "adds or edits applies only once merged. The first deploy of this model needs "
-        "`mlops deploy --new-data-set`.",
+        "`mlops deploy --new-data-set`."
+        + (
+            f" `{base}`'s code scored the model on the branch's own test rows, since "
+            f"`{base}`'s test rows lack the new data set's columns."
+            if inputs.trusted is not None and inputs.trusted.on_branch_rows
+            else ""
+        ),
         "",
         *[f"- {change}" for change in inputs.data_set_changes],
     ]
@@ -348,6 +407,28 @@ def judging_section(inputs: Inputs) -> list[str]:
     return lines
 
 
+def _trusted_rows(
+    scored: dict[str, float], own: dict[str, float]
+) -> tuple[list[list[str]], list[str]]:
+    """A table row per metric (judged, the branch's own, difference), and the metrics
+    on which the two evaluations differ."""
+    rows, different = [], []
+    for name in sorted(set(scored) | set(own), key=lambda n: (n not in scored, n)):
+        mine, theirs = scored.get(name), own.get(name)
+        delta = None if mine is None or theirs is None else theirs - mine
+        if delta != 0:
+            different.append(name)
+        rows.append(
+            [
+                name,
+                format_value(mine) if mine is not None else "n/a",
+                format_value(theirs) if theirs is not None else "n/a",
+                _signed(delta),
+            ]
+        )
+    return rows, different
+
+
 def trusted_section(inputs: Inputs) -> list[str]:
     """Who scored the figures the gate judges, on which rows, against the branch's own."""
     trusted = inputs.trusted
@@ -372,22 +453,7 @@ def trusted_section(inputs: Inputs) -> list[str]:
             f"> [!WARNING]\n> The test sets differ: the branch's split or data give other test "
             f"rows than `{base}`'s, so the comparison uses `{base}`'s test rows.",
         ]
-    own = trusted.own_metrics or {}
-    scored = inputs.branch.metrics or {}
-    rows, different = [], []
-    for name in sorted(set(scored) | set(own), key=lambda n: (n not in scored, n)):
-        mine, theirs = scored.get(name), own.get(name)
-        delta = None if mine is None or theirs is None else theirs - mine
-        if delta != 0:
-            different.append(name)
-        rows.append(
-            [
-                name,
-                format_value(mine) if mine is not None else "n/a",
-                format_value(theirs) if theirs is not None else "n/a",
-                _signed(delta),
-            ]
-        )
+    rows, different = _trusted_rows(inputs.branch.metrics or {}, trusted.own_metrics or {})
     lines += [
         "",
         table(
@@ -681,6 +747,15 @@ def provenance_section(inputs: Inputs) -> list[str]:
         f"- Commits: branch {branch} against `{cell(inputs.baseline.label)}` "
         f"{_short(inputs.baseline.commit)}{ahead}.",
     ]
+    reproduction = _reproduction_line(inputs)
+    if reproduction:
+        lines.append(reproduction)
+    lines.append(_mlflow_line(inputs))
+    return lines
+
+
+def _reproduction_line(inputs: Inputs) -> str | None:
+    """Whether the workspace's results are what the branch's dvc.lock records."""
     where, whose = ("in CI", "CI's") if inputs.in_ci else ("here", "this workspace's")
     differences: dict[str, list[str]] = {}
     for stage, path in inputs.lock_differences:
@@ -692,58 +767,66 @@ def provenance_section(inputs: Inputs) -> list[str]:
         for stage, paths in differences.items()
     )
     if inputs.committed_lock is False:
-        lines.append(
+        return (
             f"- Reproduction: the branch commits no `dvc.lock`, so {whose} results are "
             "checked against nothing; commit `dvc.lock` and the metrics."
         )
-    elif inputs.in_ci and inputs.committed_lock and not inputs.metrics_recomputed:
-        lines.append(f"- Not reproduced: {reproduction_failure(inputs)}.")
-    elif (
-        inputs.committed_lock
-        and not differences
-        and inputs.metrics_reproduced
-        and not inputs.mlflow_run_new
-    ):
+    if not inputs.committed_lock:
+        return None
+    if inputs.in_ci and not inputs.evaluated_here:
+        return f"- Not reproduced: {reproduction_failure(inputs)}."
+    if not differences and inputs.metrics_reproduced and not inputs.evaluated_here:
         # Nothing ran here (evaluate records a new MLflow run each time it runs): the
         # outputs match dvc.lock, but they are the committed ones, not reproduced ones.
-        lines.append(
+        return (
             f"- Not reproduced {where}: the outputs match the branch's committed `dvc.lock`, "
             "but they are the committed ones (no stage ran after the commit); "
             "`dvc repro --force` reruns every stage to check them."
         )
-    elif inputs.committed_lock and not differences and inputs.metrics_reproduced:
-        lines.append(
+    if not differences and inputs.metrics_reproduced:
+        return (
             f"- Reproduced: `dvc repro` {where} gave the branch's committed `dvc.lock` and "
             "metrics exactly."
         )
-    elif inputs.committed_lock and inputs.metrics_reproduced:
-        lines.append(
+    if inputs.metrics_reproduced:
+        return (
             f"- Reproduced the metrics, not every byte: `dvc repro` {where} gave the committed "
             f"metrics exactly, but `dvc.lock` differs in {named} (another CPU's floating "
             "point can do that)."
         )
-    elif inputs.committed_lock:
-        lines.append(
-            f"- Not reproduced: {whose} results differ from the branch's commit in "
-            f"{named or 'the metrics'}; run `dvc repro` and commit `dvc.lock` and the "
-            "metrics, or find what is not deterministic."
-        )
+    return (
+        f"- Not reproduced: {whose} results differ from the branch's commit in "
+        f"{named or 'the metrics'}; run `dvc repro` and commit `dvc.lock` and the "
+        "metrics, or find what is not deterministic."
+    )
+
+
+def _mlflow_line(inputs: Inputs) -> str:
+    """Where the branch's MLflow training run is, and whether it outlives the CI runner."""
     run = inputs.mlflow_run or {}
-    if run.get("run_id"):
-        described = (
-            f"- MLflow run {code(run['run_id'])} (experiment {code(run.get('experiment', '?'))})"
+    if not run.get("run_id"):
+        return "- MLflow: no training run recorded in this workspace."
+    described = (
+        f"- MLflow run {code(run['run_id'])} (experiment {code(run.get('experiment', '?'))})"
+    )
+    if inputs.mlflow_local and inputs.in_ci:
+        where = "this CI runner" if inputs.evaluated_here else "the machine that ran it"
+        return (
+            f"{described} lives only on {where}: the MLflow store is a local SQLite "
+            "file; set `MLFLOW_TRACKING_URI` to a shared server to keep runs."
         )
-        if inputs.mlflow_local and inputs.in_ci:
-            where = "this CI runner" if inputs.mlflow_run_new else "the machine that ran it"
-            lines.append(
-                f"{described} lives only on {where}: the MLflow store is a local SQLite "
-                "file; set `MLFLOW_TRACKING_URI` to a shared server to keep runs."
-            )
-        else:
-            store = f" in {code(inputs.mlflow_store)}" if inputs.mlflow_store else ""
-            lines.append(f"{described}{store}.")
-    else:
-        lines.append("- MLflow: no training run recorded in this workspace.")
+    store = f" in {code(inputs.mlflow_store)}" if inputs.mlflow_store else ""
+    return f"{described}{store}."
+
+
+def _anchor_lines(inputs: Inputs) -> list[str]:
+    if inputs.data_set_changes or inputs.baseline.metrics is None:
+        return []
+    lines = anchor_section(
+        inputs.anchor, anchor_comparisons(inputs), inputs.baseline.label, VERDICT_BADGES
+    )
+    if inputs.anchor_note:
+        lines += ["", f"The registry's production version is not the anchor: {inputs.anchor_note}."]
     return lines
 
 
@@ -752,12 +835,16 @@ def render(inputs: Inputs) -> str:
     _, first_line = verdict(inputs)
     sections = [
         [first_line],
+        override_section(inputs.override),
         judging_section(inputs),
         trusted_section(inputs),
         data_set_section(inputs),
         rules_section(inputs),
         suite_section(inputs),
         metrics_section(inputs),
+        _anchor_lines(inputs),
+        noise_section(inputs.noise, inputs.rules, inputs.baseline.label),
+        slices_section(inputs.noise, inputs.rules),
         [f"![{Path(image).stem}]({image})" for image in inputs.images],
         params_section(inputs),
         data_section(inputs),

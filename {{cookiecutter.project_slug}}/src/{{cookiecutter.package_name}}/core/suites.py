@@ -114,6 +114,85 @@ def _sort_key(value: Any) -> tuple[int, Any]:
     return (0, value) if isinstance(value, bool | int | float) else (1, str(value))
 
 
+def _table_expectations(frame: pd.DataFrame, settings: SuggestParams) -> list[dict[str, Any]]:
+    """The exact columns, and a band of row counts around the reference's."""
+    rows = len(frame)
+    return [
+        _expect(
+            "expect_table_columns_to_match_set",
+            column_set=[str(column) for column in frame.columns],
+            exact_match=True,
+        ),
+        _expect(
+            "expect_table_row_count_to_be_between",
+            {"observed": rows},
+            min_value=max(1, math.floor(rows * (1 - settings.row_count_margin))),
+            max_value=math.ceil(rows * (1 + settings.row_count_margin)),
+        ),
+    ]
+
+
+def _presence(column: str, series: pd.Series, margin: float) -> dict[str, Any] | None:
+    """Every value present when the reference misses none, else most of them."""
+    present = _present_share(series)
+    if present == 1:
+        return _expect("expect_column_values_to_not_be_null", column=column)
+    if present > 0:
+        return _expect(
+            "expect_column_values_to_not_be_null",
+            {"observed": {"present_share": round(present, 4)}},
+            column=column,
+            mostly=_mostly(present, margin),
+        )
+    return None
+
+
+def _values(
+    column: str, series: pd.Series, settings: SuggestParams, is_classes: bool
+) -> dict[str, Any] | None:
+    """Widened bounds for a numeric column, or the value set of classes and categories."""
+    if is_numeric(series) and not is_classes and not looks_like_identifier(series):
+        bounds = numeric_bounds(series, settings.margin)
+        if bounds is None:
+            return None
+        observed = {"min": _number(series.min()), "max": _number(series.max())}
+        return _expect(
+            "expect_column_values_to_be_between",
+            {"observed": observed},
+            column=column,
+            min_value=bounds[0],
+            max_value=bounds[1],
+        )
+    if is_classes or (
+        _is_categorical(series) and series.nunique(dropna=True) <= settings.max_categories
+    ):
+        return _expect(
+            "expect_column_values_to_be_in_set", column=column, value_set=_sorted_values(series)
+        )
+    return None
+
+
+def _column_expectations(
+    column: str, series: pd.Series, settings: SuggestParams, is_classes: bool
+) -> list[dict[str, Any]]:
+    found = [
+        _type_expectation(column, series),
+        _presence(column, series, settings.margin),
+        _values(column, series, settings, is_classes),
+    ]
+    if is_classes:
+        # A classifier needs two classes at least; fewer passes the value set above.
+        found.append(
+            _expect(
+                "expect_column_unique_value_count_to_be_between",
+                {"observed": int(series.nunique(dropna=True))},
+                column=column,
+                min_value=2,
+            )
+        )
+    return [expectation for expectation in found if expectation]
+
+
 def suggest_suite(
     frame: pd.DataFrame,
     *,
@@ -132,76 +211,15 @@ def suggest_suite(
             f"{reference}: {problems[0].observed}; {problems[0].fix} "
             "(a suite drafted from this data would let it through)"
         )
-    rows = len(frame)
-    expectations = [
-        _expect(
-            "expect_table_columns_to_match_set",
-            column_set=[str(column) for column in frame.columns],
-            exact_match=True,
-        ),
-        _expect(
-            "expect_table_row_count_to_be_between",
-            {"observed": rows},
-            min_value=max(1, math.floor(rows * (1 - settings.row_count_margin))),
-            max_value=math.ceil(rows * (1 + settings.row_count_margin)),
-        ),
-    ]
+    expectations = _table_expectations(frame, settings)
     for column in map(str, frame.columns):
-        series = frame[column]
-        typed = _type_expectation(column, series)
-        if typed:
-            expectations.append(typed)
-        present = _present_share(series)
-        if present == 1:
-            expectations.append(_expect("expect_column_values_to_not_be_null", column=column))
-        elif present > 0:
-            expectations.append(
-                _expect(
-                    "expect_column_values_to_not_be_null",
-                    {"observed": {"present_share": round(present, 4)}},
-                    column=column,
-                    mostly=_mostly(present, settings.margin),
-                )
-            )
         is_classes = column == target and task == "classification"
-        if is_numeric(series) and not is_classes and not looks_like_identifier(series):
-            bounds = numeric_bounds(series, settings.margin)
-            if bounds is not None:
-                observed = {"min": _number(series.min()), "max": _number(series.max())}
-                expectations.append(
-                    _expect(
-                        "expect_column_values_to_be_between",
-                        {"observed": observed},
-                        column=column,
-                        min_value=bounds[0],
-                        max_value=bounds[1],
-                    )
-                )
-        elif is_classes or (
-            _is_categorical(series) and series.nunique(dropna=True) <= settings.max_categories
-        ):
-            expectations.append(
-                _expect(
-                    "expect_column_values_to_be_in_set",
-                    column=column,
-                    value_set=_sorted_values(series),
-                )
-            )
-        if is_classes:
-            # A classifier needs two classes at least; fewer passes the value set above.
-            expectations.append(
-                _expect(
-                    "expect_column_unique_value_count_to_be_between",
-                    {"observed": int(series.nunique(dropna=True))},
-                    column=column,
-                    min_value=2,
-                )
-            )
+        expectations += _column_expectations(column, frame[column], settings, is_classes)
     return {
         "name": name,
         "meta": {
             "generated_by": "mlops suggest-suite: a draft to review, edit and commit",
-            "reference": {"data": reference, "rows": rows},
+            "reference": {"data": reference, "rows": len(frame)},
             "settings": {
                 "margin": settings.margin,
                 "max_categories": settings.max_categories,

@@ -79,6 +79,14 @@ def read_lock(root: Path) -> LockedOutputs:
     return LockedOutputs(digest=file_md5(path), outputs=outputs)
 
 
+def outputs_here(root: Path) -> bool:
+    """Whether every output dvc.lock records is in the workspace (present, not verified:
+    `require_in_sync` compares them with the lock). False without a dvc.lock."""
+    if not (root / LOCK_FILE).is_file():
+        return False
+    return all((root / path).exists() for path in read_lock(root).outputs)
+
+
 def last_line(text: str) -> str:
     lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
     return lines[-1] if lines else "no output"

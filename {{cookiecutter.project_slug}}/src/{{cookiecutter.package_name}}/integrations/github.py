@@ -256,3 +256,35 @@ def pull_request_head(env: Mapping[str, str] | None = None) -> str | None:
         return None
     head = ((event.get("pull_request") or {}).get("head") or {}).get("sha")
     return head if isinstance(head, str) and re.fullmatch(r"[0-9a-f]{40}", head) else None
+
+
+def event_labels(env: Mapping[str, str] | None = None) -> tuple[str, ...]:
+    """The names of the labels on the pull request of the running workflow's event."""
+    env = os.environ if env is None else env
+    event_path = env.get("GITHUB_EVENT_PATH", "")
+    if not event_path:
+        return ()
+    try:
+        event = json.loads(Path(event_path).read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError):
+        return ()
+    labels = (event.get("pull_request") or {}).get("labels") or []
+    return tuple(label["name"] for label in labels if isinstance(label, dict) and "name" in label)
+
+
+def who_labeled(pull_request: PullRequest, label: str) -> str | None:
+    """The login that last applied `label` to the pull request, from its issue events."""
+    client = GitHub(pull_request)
+    url: str | None = (
+        f"{pull_request.api_url}/repos/{pull_request.repository}/issues/"
+        f"{pull_request.number}/events?per_page={PER_PAGE}"
+    )
+    who = None
+    while url:
+        page, link = client._request("GET", url)
+        for event in page or []:
+            named = (event.get("label") or {}).get("name") if isinstance(event, dict) else None
+            if event.get("event") == "labeled" and named == label:
+                who = (event.get("actor") or {}).get("login") or who
+        url = next_page(link)
+    return who

@@ -136,6 +136,7 @@ def evaluate(
     metrics: Output[Metrics],
     train_run: Output[Artifact],
     plots: Output[Artifact],
+    outcomes: Output[Dataset],
 ):
     import importlib
     import importlib.metadata
@@ -143,7 +144,7 @@ def evaluate(
     (mlops,) = importlib.metadata.entry_points(group="console_scripts", name="mlops")
     steps = importlib.import_module(mlops.module.rpartition(".")[0] + ".integrations.kfp_step")
     artifacts = {"model": model, "test": test, "features": features, "raw": raw, "train": train}
-    artifacts.update(metrics=metrics, train_run=train_run, plots=plots)
+    artifacts.update(metrics=metrics, train_run=train_run, plots=plots, outcomes=outcomes)
     steps.run_stage(
         "evaluate",
         {"task": task, "data": data_json, "split": split_json, "model": model_json},
@@ -170,20 +171,29 @@ def arguments(params: Params) -> dict[str, Any]:
     return values
 
 
-def build(name: str, settings: KubeflowParams):
-    """The pipeline function: the five steps wired as dvc.yaml wires the stages."""
+def _step_maker(settings: KubeflowParams):
+    """`step(stage, **inputs)`: the stage's component called on its inputs, as a task
+    named after the stage and sized by `kubeflow.resources`."""
     made = {
-        stage: dsl.component(step, base_image=settings.image, install_kfp_package=False)
-        for stage, step in STEPS.items()
+        stage: dsl.component(function, base_image=settings.image, install_kfp_package=False)
+        for stage, function in STEPS.items()
     }
 
-    def sized(stage: str, task):
+    def step(stage: str, **inputs):
         resources = settings.resources[stage]
         return (
-            task.set_display_name(stage)
+            made[stage](**inputs)
+            .set_display_name(stage)
             .set_cpu_request(resources.cpu)
             .set_memory_request(resources.memory)
         )
+
+    return step
+
+
+def build(name: str, settings: KubeflowParams):
+    """The pipeline function: the five steps wired as dvc.yaml wires the stages."""
+    step = _step_maker(settings)
 
     @dsl.pipeline(name=name, description=f"{name}: ingest, validate, split, train, evaluate")
     def pipeline(
@@ -194,47 +204,38 @@ def build(name: str, settings: KubeflowParams):
         split_seed: int,
         model_json: str,
     ) -> Metrics:
-        ingested = sized("ingest", made["ingest"](data_json=data_json))
+        ingested = step("ingest", data_json=data_json)
         raw, features = ingested.outputs["raw"], ingested.outputs["features"]
-        validated = sized(
-            "validate",
-            made["validate"](
-                task=task, validation_suite=validation_suite, raw=raw, features=features
-            ),
+        validated = step(
+            "validate", task=task, validation_suite=validation_suite, raw=raw, features=features
         )
-        held_out = sized(
+        held_out = step(
             "split",
-            made["split"](
-                task=task,
-                split_json=split_json,
-                raw=raw,
-                validation=validated.outputs["validation"],
-                features=features,
-            ),
+            task=task,
+            split_json=split_json,
+            raw=raw,
+            validation=validated.outputs["validation"],
+            features=features,
         )
-        trained = sized(
+        trained = step(
             "train",
-            made["train"](
-                task=task,
-                split_seed=split_seed,
-                model_json=model_json,
-                train=held_out.outputs["train"],
-                features=features,
-            ),
+            task=task,
+            split_seed=split_seed,
+            model_json=model_json,
+            train=held_out.outputs["train"],
+            features=features,
         )
-        evaluated = sized(
+        evaluated = step(
             "evaluate",
-            made["evaluate"](
-                task=task,
-                data_json=data_json,
-                split_json=split_json,
-                model_json=model_json,
-                model=trained.outputs["model"],
-                test=held_out.outputs["test"],
-                features=features,
-                raw=raw,
-                train=held_out.outputs["train"],
-            ),
+            task=task,
+            data_json=data_json,
+            split_json=split_json,
+            model_json=model_json,
+            model=trained.outputs["model"],
+            test=held_out.outputs["test"],
+            features=features,
+            raw=raw,
+            train=held_out.outputs["train"],
         )
         return evaluated.outputs["metrics"]
 

@@ -16,7 +16,9 @@ from pathlib import Path
 import mlflow
 import mlflow.sklearn
 from mlflow.entities import LoggedModelOutput
-from mlflow.models import Model
+from mlflow.models import Model, ModelSignature
+from mlflow.types import ColSpec, DataType, Schema
+from mlflow.types.schema import AnyType
 
 from ..errors import DataError, ProjectError
 from ..io import atomic_path, file_md5
@@ -54,7 +56,9 @@ def save_model(pipeline, example, model_dir: Path) -> None:
 
     The same Pipeline gives the same bytes: see `make_reproducible`.
     """
-    signature = mlflow.models.infer_signature(example, pipeline.predict(example))
+    signature = accepting_integers(
+        mlflow.models.infer_signature(example, pipeline.predict(example))
+    )
     with atomic_path(model_dir) as staged:
         mlflow.sklearn.save_model(
             pipeline,
@@ -66,6 +70,27 @@ def save_model(pipeline, example, model_dir: Path) -> None:
             skops_trusted_types=SKOPS_TRUSTED_TYPES,
         )
         make_reproducible(staged)
+
+
+def accepting_integers(signature: ModelSignature) -> ModelSignature:
+    """The signature with every numeric input column typed as any value, not `double`.
+
+    The model is trained on float64 columns, so MLflow infers `double` for them, and its
+    schema check then refuses an int64 column ("Can not safely convert int64 to float64"):
+    the very frame `pd.read_csv` gives for the user's own file. The Pipeline's imputer
+    turns integers (and floats) into float64 itself, so the numeric columns accept either;
+    a value that is not a number is refused by that imputer, naming it. Text columns keep
+    `string`, so a category sent as a number is still refused by the signature.
+    """
+    columns = [
+        ColSpec(AnyType(), spec.name, spec.required)
+        if spec.type in (DataType.double, DataType.float, DataType.long, DataType.integer)
+        else spec
+        for spec in signature.inputs.inputs
+    ]
+    return ModelSignature(
+        inputs=Schema(columns), outputs=signature.outputs, params=signature.params
+    )
 
 
 def make_reproducible(model_dir: Path) -> None:

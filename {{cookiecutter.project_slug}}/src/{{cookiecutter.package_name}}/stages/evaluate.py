@@ -1,5 +1,6 @@
-"""evaluate: score the model on the held-out set; write metrics.json and plot data, and
-record the MLflow run (parameters, tags, the model and its test metrics).
+"""evaluate: score the model on the held-out set; write metrics.json, plot data and the
+per-row outcomes (paths.outcomes, for the paired gate), and record the MLflow run
+(parameters, tags, the model and its test metrics).
 
 The run is recorded first and the files are moved into place after it: a stage that
 fails or is interrupted leaves no metrics.json without its MLflow run (and DVC has
@@ -11,14 +12,15 @@ from pathlib import Path
 
 from ..core.features import model_inputs
 from ..core.metrics import Assessment, score
+from ..core.outcomes import Outcomes, from_assessment, row_keys, to_frame
 from ..integrations import mlflow as tracking
-from ..io import atomic_path, read_features, read_table, shown, write_json
+from ..io import atomic_path, read_features, read_table, shown, write_json, write_outcomes
 from ..params import Params
 
 
-def run(params: Params, args: object = None) -> None:
+def run(params: Params) -> None:
     paths = params.paths
-    assessment = evaluate(
+    assessment, outcomes = evaluate(
         paths.test,
         paths.features,
         paths.model,
@@ -31,6 +33,7 @@ def run(params: Params, args: object = None) -> None:
         f"evaluate: MLflow run {recorded['run_id']} in "
         f"{tracking.redact(tracking.tracking_uri(params))}"
     )
+    write_outcomes(*to_frame(outcomes), paths.outcomes)
     write_outputs(assessment, recorded, paths.metrics, paths.plots, paths.train_run)
     summary = ", ".join(f"{name}={value:.4f}" for name, value in scores.items())
     print(f"evaluate: {summary} -> {shown(paths.metrics, params.root)}")
@@ -55,20 +58,16 @@ def evaluate(
     task: str,
     *,
     positive_class: object = None,
-) -> Assessment:
-    """Score the saved model on the test set (the metrics and the plot data); writes nothing."""
+) -> tuple[Assessment, Outcomes]:
+    """Score the saved model on the test set (the metrics, the plot data and the per-row
+    outcomes); writes nothing."""
     test = read_table(test_file, "split")
     features = read_features(features_file)
     model = tracking.load_model(model_dir)
-    assessment = score(
-        model,
-        model_inputs(test, features),
-        test[features.target],
-        task,
-        plots=True,
-        positive_class=positive_class,
-    )
-    return assessment
+    inputs = model_inputs(test, features)
+    truth = test[features.target]
+    assessment = score(model, inputs, truth, task, plots=True, positive_class=positive_class)
+    return assessment, from_assessment(row_keys(inputs), truth, assessment, task, positive_class)
 
 
 def _train_rows(train_file: Path) -> int:

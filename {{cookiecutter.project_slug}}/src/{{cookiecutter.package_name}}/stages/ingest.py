@@ -9,7 +9,7 @@ from ..io import read_source, shown, write_features, write_table
 from ..params import DataParams, Params
 
 
-def run(params: Params, args: object = None) -> None:
+def run(params: Params) -> None:
     ingest(
         params.data,
         params.root,

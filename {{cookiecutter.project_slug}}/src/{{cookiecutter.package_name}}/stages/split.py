@@ -9,7 +9,7 @@ from ..io import read_features, read_table, write_table
 from ..params import Params, SplitParams
 
 
-def run(params: Params, args: object = None) -> None:
+def run(params: Params) -> None:
     split(
         params.paths.raw,
         params.paths.features,

@@ -15,7 +15,7 @@ from ..io import read_features, read_table, shown
 from ..params import ModelParams, Params
 
 
-def run(params: Params, args: object = None) -> None:
+def run(params: Params) -> None:
     train(
         params.paths.train,
         params.paths.features,

@@ -10,6 +10,7 @@ batch with the same suite and writes reports only where asked.
 from __future__ import annotations
 
 import argparse
+from dataclasses import dataclass
 from pathlib import Path
 
 from ..core.features import training_problems
@@ -36,10 +37,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def run(params: Params, args: argparse.Namespace | None = None) -> int:
-    batch = getattr(args, "data", None)
-    json_out = getattr(args, "json", None)
-    markdown_out = getattr(args, "markdown", None)
+@dataclass(frozen=True)
+class Options:
+    data: Path | None = None
+    json: Path | None = None
+    markdown: Path | None = None
+
+
+DEFAULTS = Options()
+
+
+def run(params: Params, options: Options = DEFAULTS) -> int:
+    batch, json_out, markdown_out = options.data, options.json, options.markdown
     if batch is None:
         data = params.paths.raw
         json_out = json_out or params.paths.validation

@@ -8,162 +8,39 @@ model, a fresh clone that pulls from the DVC remote, and the local SQLite store.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
-import os
-import signal
-import socket
-import subprocess
-import textwrap
-import time
-import urllib.error
 import urllib.request
-from pathlib import Path
 
 import pytest
 import yaml
 
-from .conftest import bake, run
+from ..conftest import run
+from .scenario import MODEL, Scenario, Server, free_port, mlflow_server
 
 pytestmark = pytest.mark.slow
 
-MODEL = "my-ml-project"
-STARTUP_SECONDS = 180
-
-# Reads the registry the way a user would, from inside the project's environment.
-INSPECT_REGISTRY = textwrap.dedent("""
-    import json, sys
-    from mlflow import MlflowClient
-    client = MlflowClient(sys.argv[1])
-    found = client.search_registered_models(filter_string=f"name = '{sys.argv[2]}'")
-    versions = client.search_model_versions(f"name = '{sys.argv[2]}'") if found else []
-    print(json.dumps({
-        "aliases": {k: str(v) for k, v in found[0].aliases.items()} if found else {},
-        "versions": {str(v.version): {"tags": v.tags, "run_id": v.run_id} for v in versions},
-    }))
-""")
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def answers(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(url, timeout=5) as response:
-            return response.status == 200
-    except (urllib.error.URLError, OSError):
-        return False
-
-
-class Server:
-    """A process in its own session, stopped with everything it started."""
-
-    def __init__(self, command: list[str], env: dict[str, str], log: Path, ready_url: str):
-        self.log = log
-        with log.open("w") as sink:
-            self.process = subprocess.Popen(
-                command, env=env, stdout=sink, stderr=subprocess.STDOUT, start_new_session=True
-            )
-        deadline = time.monotonic() + STARTUP_SECONDS
-        while not answers(ready_url):
-            if self.process.poll() is not None or time.monotonic() > deadline:
-                self.stop()
-                pytest.fail(f"{command[:4]} did not start:\n{log.read_text()[-4000:]}")
-            time.sleep(0.5)
-
-    def stop(self) -> None:
-        for sig in (signal.SIGTERM, signal.SIGKILL):
-            try:
-                os.killpg(self.process.pid, sig)
-            except ProcessLookupError:
-                break
-            try:
-                self.process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                continue
-        # Children left behind by a leader that exited first.
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(self.process.pid, signal.SIGKILL)
-
-
-def mlflow_server(project_env, home: Path) -> tuple[Server, str]:
-    """`mlflow server` from the project's environment, with a SQLite backend and proxied
-    local artifacts under `home`, on a free loopback port; returns it and its URL."""
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    command = [
-        str(project_env.venv / "bin" / "mlflow"),
-        "server",
-        "--backend-store-uri",
-        f"sqlite:///{home / 'server.db'}",
-        "--artifacts-destination",
-        str(home / "artifacts"),
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        "--workers",
-        "1",
-    ]
-    # The server's background job runner (a pool of worker processes) is not needed here.
-    env = {**project_env.env, "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"}
-    return Server(command, env, home / "server.log", f"{url}/health"), url
-
 
 @pytest.fixture(scope="module")
-def project(tmp_path_factory, project_env) -> Path:
-    project = bake(tmp_path_factory.mktemp("deploy"), task="regression")
-    project_env.install(project)
-    return project
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory, project_env, project):
-    """`mlflow server` with a SQLite backend and proxied local artifacts, on loopback."""
-    started, url = mlflow_server(project_env, tmp_path_factory.mktemp("mlflow-server"))
-    yield url
+def release(scenario, tmp_path_factory):
+    """A regression project and `mlflow server` (SQLite, proxied local artifacts) on loopback."""
+    release = scenario(task="regression")
+    started, url = mlflow_server(release.project_env, tmp_path_factory.mktemp("mlflow-server"))
+    release.env.update(MLFLOW_TRACKING_URI=url, CI="")
+    yield release
     started.stop()
 
 
-def test_releases_gates_rollback_and_serving(project, project_env, server, tmp_path):
-    def mlops(*args: str, check: bool = True, cwd: Path = project, **env: str):
-        env = {"MLFLOW_TRACKING_URI": server, "CI": "", **env}
-        return project_env.run(["mlops", *args], cwd=cwd, check=check, **env)
-
-    def registry(uri: str = server) -> dict:
-        shown = project_env.run(["python", "-c", INSPECT_REGISTRY, uri, MODEL], cwd=project)
-        return json.loads(shown.stdout)
-
-    def git(*args: str, cwd: Path = project) -> str:
-        return project_env.run(["git", *args], cwd=cwd).stdout.strip()
+def test_releases_gates_rollback_and_serving(release: Scenario, tmp_path):
+    project, project_env = release.project, release.project_env
+    server = release.env["MLFLOW_TRACKING_URI"]
+    mlops, git, commit, registry = release.mlops, release.git, release.commit, release.registry
+    repro_and_commit, lock_md5 = release.repro_and_commit, release.lock_md5
 
     def set_alpha(alpha: float) -> None:
         path = project / "params.yaml"
-        text = path.read_text()
-        current = yaml.safe_load(text)["model"]["hyperparameters"]["ridge"]["alpha"]
-        path.write_text(text.replace(f"alpha: {current}", f"alpha: {alpha}", 1))
-
-    def commit(message: str) -> str:
-        git("add", "--all")
-        git("-c", "user.name=T", "-c", "user.email=t@example.com", "commit", "-qm", message)
-        return git("rev-parse", "HEAD")
-
-    def repro_and_commit(message: str) -> str:
-        project_env.run(["dvc", "repro"], cwd=project, MLFLOW_TRACKING_URI=server)
-        return commit(message)
-
-    def lock_md5(path: str) -> str:
-        lock = yaml.safe_load((project / "dvc.lock").read_text())
-        return next(
-            out["md5"]
-            for stage in lock["stages"].values()
-            for out in stage.get("outs", [])
-            if out["path"] == path
-        )
+        current = yaml.safe_load(path.read_text())["model"]["hyperparameters"]["ridge"]["alpha"]
+        release.set_param("alpha", str(current), str(alpha))
 
     # First release: promoted, with every provenance tag.
     first_commit = repro_and_commit("first model")

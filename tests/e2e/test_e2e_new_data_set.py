@@ -4,13 +4,11 @@ its report and gate judged by main's floors, and the explicit first deploy
 
 from __future__ import annotations
 
-import json
 import random
 
 import pytest
 
-from .conftest import bake
-from .test_deploy import INSPECT_REGISTRY, MODEL, mlflow_server
+from .scenario import Scenario, mlflow_server
 
 pytestmark = pytest.mark.slow
 
@@ -30,33 +28,16 @@ def churn_csv(rows: int = 600) -> str:
 
 
 def test_an_own_data_branch_is_judged_by_mains_floors_and_deployed_explicitly(
-    tmp_path_factory, project_env
+    scenario, tmp_path_factory
 ):
-    project = bake(tmp_path_factory.mktemp("new-data-set"))
-    project_env.install(project)
-    server, url = mlflow_server(project_env, tmp_path_factory.mktemp("mlflow-server"))
+    flow: Scenario = scenario()
+    project = flow.project
+    server, url = mlflow_server(flow.project_env, tmp_path_factory.mktemp("mlflow-server"))
+    flow.env.update(MLFLOW_TRACKING_URI=url, CI="")
+    sh, commit = flow.sh, flow.commit
     try:
-
-        def sh(*args: str, check: bool = True):
-            return project_env.run(
-                list(args), cwd=project, check=check, MLFLOW_TRACKING_URI=url, CI=""
-            )
-
-        def commit(message: str) -> None:
-            sh("git", "add", "--all")
-            sh(
-                "git",
-                "-c",
-                "user.name=T",
-                "-c",
-                "user.email=t@example.com",
-                "commit",
-                "-qm",
-                message,
-            )
-
         # main: the demo data, run and released.
-        sh("dvc", "repro")
+        flow.repro()
         commit("demo results")
         sh("mlops", "deploy")
 
@@ -71,7 +52,7 @@ def test_an_own_data_branch_is_judged_by_mains_floors_and_deployed_explicitly(
         params = params.replace("suite: breast_cancer", "suite: customers")
         (project / "params.yaml").write_text(params)
         sh("mlops", "suggest-suite")
-        ingest = sh("dvc", "repro")
+        ingest = flow.repro()
         assert "customer_id (identifier)" in ingest.stdout
         commit("own data")
 
@@ -102,8 +83,7 @@ def test_an_own_data_branch_is_judged_by_mains_floors_and_deployed_explicitly(
         released = sh("mlops", "deploy", "--new-data-set")
         assert "--new-data-set: version 1 ('production') was trained on" in released.stdout
         assert "roc_auc meets its floor" in released.stdout
-        shown = sh("python", "-c", INSPECT_REGISTRY, url, MODEL)
-        registry = json.loads(shown.stdout)
+        registry = flow.registry()
         # Released through staging (staging checks passed) to production.
         assert registry["aliases"] == {"staging": "2", "production": "2", "previous": "1"}
         tags = registry["versions"]["2"]["tags"]

@@ -14,13 +14,11 @@ from urllib.parse import urlparse
 import pytest
 import yaml
 
-from .conftest import bake, run
-from .kserve_schema import problems
-from .test_deploy import INSPECT_REGISTRY
+from ..conftest import run
+from ..kserve_schema import problems
+from .scenario import Scenario
 
 pytestmark = pytest.mark.slow
-
-MODEL = "my-ml-project"
 
 
 def read_env_file(path: Path) -> dict[str, str]:
@@ -59,35 +57,18 @@ def local_bytes(folder: Path) -> dict[str, str]:
     }
 
 
-def test_s3_release_through_staging_to_production(tmp_path, project_env):
-    project = bake(tmp_path, task="regression", storage="s3")
-    project_env.install(project)
-    up = project_env.run(["mlops", "stack", "up", "--local-s3", "--port", "0"], cwd=project)
+def test_s3_release_through_staging_to_production(scenario):
+    release: Scenario = scenario(task="regression", storage="s3")
+    project = release.project
+    up = release.mlops("stack", "up", "--local-s3", "--port", "0")
     assert "created bucket s3://my-ml-project-mlops" in up.stdout
     stack = read_env_file(project / ".stack.env")
     endpoint = stack["AWS_ENDPOINT_URL"]
     assert urlparse(endpoint).hostname == urlparse(stack["MLFLOW_TRACKING_URI"]).hostname
     assert urlparse(endpoint).hostname == "127.0.0.1"
-    env = {**stack, "CI": ""}
-
-    def sh(*command: str, check: bool = True, cwd: Path = project, **extra: str):
-        return project_env.run(list(command), cwd=cwd, check=check, **{**env, **extra})
-
-    def registry() -> dict:
-        shown = sh("python", "-c", INSPECT_REGISTRY, stack["MLFLOW_TRACKING_URI"], MODEL)
-        return json.loads(shown.stdout)
-
-    def set_param(key: str, old: str, new: str) -> None:
-        path = project / "params.yaml"
-        text = path.read_text()
-        assert f"{key}: {old}" in text
-        path.write_text(text.replace(f"{key}: {old}", f"{key}: {new}", 1))
-
-    def repro_and_commit(message: str) -> str:
-        sh("dvc", "repro")
-        sh("git", "add", "--all")
-        sh("git", "-c", "user.name=T", "-c", "user.email=t@example.com", "commit", "-qm", message)
-        return sh("git", "rev-parse", "HEAD").stdout.strip()
+    release.env.update(stack, CI="")
+    sh, registry, set_param = release.sh, release.registry, release.set_param
+    repro_and_commit = release.repro_and_commit
 
     def manifest(alias: str) -> dict:
         document = yaml.safe_load((project / "deploy" / "kserve" / f"{alias}.yaml").read_text())
@@ -95,7 +76,7 @@ def test_s3_release_through_staging_to_production(tmp_path, project_env):
         return document
 
     try:
-        # Release 1: staged, integration-tested over HTTP, promoted.
+        # Release 1: staged, its staging checks passed over HTTP, promoted.
         repro_and_commit("alpha 1")
         first = sh("mlops", "deploy")
         assert "staging checks passed on version 1 ('staging')" in first.stdout
@@ -162,8 +143,8 @@ def test_s3_release_through_staging_to_production(tmp_path, project_env):
         )
 
         # A fresh clone gets every output from the bucket.
-        clone = tmp_path / "fresh-clone"
-        run(["git", "clone", "-q", str(project), str(clone)], cwd=tmp_path)
+        clone = project.parent / "fresh-clone"
+        run(["git", "clone", "-q", str(project), str(clone)], cwd=project.parent)
         sh("dvc", "remote", "modify", "--local", "storage", "endpointurl", endpoint, cwd=clone)
         assert not (clone / "models" / "model").exists()
         sh("dvc", "pull", cwd=clone)
