@@ -143,11 +143,15 @@ def test_the_retrain_path_produces_a_branch_with_new_results(project, project_en
     metrics_before = json.loads((project / "metrics.json").read_text())
     git("switch", "-c", "retrain/scheduled")
     commands = workflow_commands(project, "retrain")
-    assert commands[-1] == "mlops report --baseline main --output report.md"
+    assert commands[-1] == "mlops report --baseline main --retrained --output report.md"
     for command in commands:
         project_env.run(command.split(), cwd=project)
     report = (project / "report.md").read_text()
     assert "metric" in report.lower() and "main" in report
+    # The results are new, for the pull request to commit: not a committed result that
+    # failed to reproduce.
+    assert "- Retrained here: these results are new" in report
+    assert "not what CI recomputed" not in report and "Not reproduced" not in report
     # The pull request commits every change the run made (the workflow names no paths).
     git("add", "--all")
     git("-c", "user.name=Bot", "-c", "user.email=b@example.com", "commit", "-qm", "Retrain")

@@ -231,6 +231,36 @@ def test_in_ci_committed_metrics_unlike_the_recomputed_ones_fail_the_gate(
     assert "gate: the committed `metrics.json` is not what CI recomputed" in capsys.readouterr().err
 
 
+def test_a_retrain_in_ci_reports_its_new_results_as_new_not_as_unreproduced(
+    committed, monkeypatch, tmp_path
+):
+    # The retrain workflow: a scheduled run on the checkout retrains on new data; the
+    # results differ from the checkout's committed ones because they are new.
+    committed.paths.metrics.write_text(json.dumps({name: 0.7 for name in committed.gates}))
+    (committed.root / "dvc.lock").write_text(
+        yaml.safe_dump(lock(alpha=2.0, metrics_md5=file_md5(committed.paths.metrics)))
+    )
+    committed.paths.train_run.write_text(json.dumps({"run_id": "retrain", "experiment": "e"}))
+    event = tmp_path / "event.json"
+    event.write_text(json.dumps({"schedule": "0 6 * * 1"}))
+    monkeypatch.setenv("GITHUB_ACTIONS", "true")
+    monkeypatch.setenv("GITHUB_EVENT_PATH", str(event))
+    head = git(committed.root, "rev-parse", "HEAD")
+    # Read as a pull request's results, they would be a failed reproduction.
+    assert "is not what CI recomputed" in verdict(gather(committed, "main"))[1]
+
+    options = report.Options(baseline="main", output=None, retrained=True)
+    assert run_report(committed, options) == 0
+    markdown = committed.paths.report.read_text(encoding="utf-8")
+    first_line = markdown.splitlines()[0]
+    assert first_line.startswith("## ✅ Quality gate passed against `main`"), first_line
+    assert "recomputed" not in markdown and "Not reproduced" not in markdown
+    assert (
+        f"- Retrained in CI: these results are new, computed by `dvc repro` from `{head[:8]}` "
+        "with the latest data; the pull request commits them"
+    ) in markdown
+
+
 def test_in_ci_metrics_that_were_not_recomputed_are_not_called_reproduced(
     committed, monkeypatch, tmp_path
 ):

@@ -70,6 +70,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--output", type=Path, help="markdown file to write (default: paths.report)"
     )
+    parser.add_argument(
+        "--retrained",
+        action="store_true",
+        help="the workspace holds new results this run computed from the checkout, for a pull "
+        "request to commit (the retrain workflow): nothing committed to check them against",
+    )
     add_workspace_argument(parser)
 
 
@@ -78,6 +84,7 @@ class Options:
     baseline: str | None = None
     output: Path | None = None
     workspace: Path | None = None
+    retrained: bool = False
 
 
 def add_workspace_argument(parser: argparse.ArgumentParser) -> None:
@@ -523,6 +530,8 @@ def trusted_evaluation(trusted: Params, branch: Params, inputs: Inputs) -> Input
 
 def run(params: Params, options: Options) -> int:
     inputs = judged_inputs(params, options.baseline, options.workspace)
+    if options.retrained:
+        inputs = replace(inputs, retrained=True)
     output = Path(options.output or params.paths.report)
     judged = comparisons(inputs) or [
         Comparison(name, None, value, NEW, inputs.rules.get(name))

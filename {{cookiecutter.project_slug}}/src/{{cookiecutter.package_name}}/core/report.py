@@ -131,6 +131,9 @@ class Inputs:
     # a run recorded here lives on this machine.
     evaluated_here: bool = False
     in_ci: bool = False
+    # The workspace holds new results computed from the checkout, for a pull request to
+    # commit (the retrain workflow): the checkout's own results are not what they are.
+    retrained: bool = False
     # The MLflow store is a local SQLite file.
     mlflow_local: bool = False
     # How the branch's data set differs from the baseline's (target, suite, features);
@@ -221,8 +224,9 @@ def verdict(inputs: Inputs) -> tuple[bool, str]:
 def reproduction_failure(inputs: Inputs) -> str | None:
     """Why CI's own numbers cannot back the branch's committed ones, or None.
 
-    Only in CI: a workspace on a laptop may hold results not committed yet."""
-    if not (inputs.in_ci and inputs.committed_lock):
+    Only in CI, and not for a retrain: a workspace on a laptop may hold results not
+    committed yet, and a retrain's results are new, for its pull request to commit."""
+    if inputs.retrained or not (inputs.in_ci and inputs.committed_lock):
         return None
     name = code(inputs.metrics_file)
     if not inputs.evaluated_here:
@@ -757,6 +761,12 @@ def provenance_section(inputs: Inputs) -> list[str]:
 def _reproduction_line(inputs: Inputs) -> str | None:
     """Whether the workspace's results are what the branch's dvc.lock records."""
     where, whose = ("in CI", "CI's") if inputs.in_ci else ("here", "this workspace's")
+    if inputs.retrained:
+        return (
+            f"- Retrained {where}: these results are new, computed by `dvc repro` from "
+            f"{_short(inputs.branch.commit)} with the latest data; the pull request commits "
+            "them, so there is nothing committed yet to reproduce."
+        )
     differences: dict[str, list[str]] = {}
     for stage, path in inputs.lock_differences:
         differences.setdefault(stage, [])
