@@ -4,6 +4,7 @@ from it takes the new report (what `cml pr create` alone does not do on a second
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import threading
 from collections.abc import Iterator
@@ -102,21 +103,43 @@ def push_branch(params: Path) -> int:
                  "--message", "Retrain", "--body-file", str(report)])  # fmt: skip
 
 
-def test_each_run_replaces_the_branch_and_the_open_pull_requests_report(checkout, api, capsys):
+def outputs() -> dict[str, str]:
+    """The step outputs written so far (conftest.py points GITHUB_OUTPUT at a scratch file)."""
+    written = Path(os.environ["GITHUB_OUTPUT"]).read_text(encoding="utf-8")
+    return dict(line.split("=", 1) for line in written.splitlines())
+
+
+def test_a_second_run_replaces_the_branch_and_updates_the_pull_request_the_first_opened(
+    checkout, api, capsys
+):
+    """The scheduled retrain twice, as the cml poster runs it: the first run finds no pull
+    request, so `cml pr create` opens one with that run's report; the second run's
+    results replace the branch and its report replaces that pull request's body."""
     params, origin = checkout
     root = params.parent
+    api.pulls.clear()
     tips = []
     for run, f1 in enumerate((0.91, 0.92), start=1):
         git(root, "checkout", "-q", "main")  # each run starts from a fresh checkout of main
         (root / "metrics.json").write_text(json.dumps({"f1": f1}) + "\n")
         (root / "report.md").write_text(f"report of run {run}\n")
         assert push_branch(params) == 0
-        assert "updated pull request #12" in capsys.readouterr().out
+        said = capsys.readouterr().out
         tips.append(git(origin, "rev-parse", BRANCH))
         assert json.loads(git(origin, "show", f"{BRANCH}:metrics.json")) == {"f1": f1}
         # One commit on top of main, not a growing history: the branch is replaced.
         assert git(origin, "rev-parse", f"{BRANCH}~1") == git(origin, "rev-parse", "main")
-        assert api.pulls[0]["body"] == f"report of run {run}\n"
+        if run == 1:
+            assert "no pull request is open from it" in said
+            assert outputs() == {"pushed": "true", "pull-request": ""}
+            assert not any(method == "PATCH" for method, *_ in api.calls)
+            # What `cml pr create` does next in the workflow: open it with this report.
+            api.pulls.append({"number": 12, "body": "report of run 1\n", "head": {"ref": BRANCH}})
+    assert "updated pull request #12" in said
+    assert outputs()["pull-request"] == "12"
+    patch = ("PATCH", "/repos/octo/model/pulls/12", {"body": "report of run 2\n"})
+    assert [call for call in api.calls if call[0] == "PATCH"] == [patch]
+    assert api.pulls[0]["body"] == "report of run 2\n"
     assert tips[0] != tips[1]
     # report.md is ignored: never committed.
     assert "report.md" not in git(origin, "ls-tree", "--name-only", BRANCH)
