@@ -149,7 +149,11 @@ def test_a_failed_stage_names_the_commands_that_restore_its_last_good_outputs(
     broken = write_params(data={"positive_class": "no such label"})
     assert main(["--params", str(broken), "evaluate"]) == 2
     error = capsys.readouterr().err
-    restore = re.search(r"`(git checkout -- [^`]+)` restores the last good ones", error)
+    # evaluate has outputs in git (metrics, plots) and one DVC caches (the per-row
+    # outcomes): the line names a command for each kind.
+    restore = re.search(
+        r"`(git checkout -- [^`]+)` and `dvc checkout evaluate` restore the last good ones", error
+    )
     assert restore, error
     assert restore.group(1) == "git checkout -- metrics.json reports/plots"
     git(*restore.group(1).split()[1:])
