@@ -173,6 +173,10 @@ class StubHandler(BaseHTTPRequestHandler):
             return self.reply(200, comments[start : start + PAGE_SIZE], headers)
         if match := re.fullmatch(r"issues/(\d+)/events", path):
             return self.reply(200, issue_events(server, int(match[1])))
+        if match := re.fullmatch(r"commits/([0-9a-f]{40})/pulls", path):
+            # The pull requests that merged this commit (GitHub also lists open ones holding it).
+            merged = [pull for pull in server.pulls if pull.get("merge_commit_sha") == match[1]]
+            return self.reply(200, merged)
         if path == "issues":
             state = query.get("state", ["open"])[0]
             wanted = set(query.get("labels", [""])[0].split(",")) - {""}

@@ -63,8 +63,17 @@ def test_deploy_runs_on_main_and_by_hand_one_at_a_time(workflows):
     }
     assert jobs["production"]["needs"] == "staging"
     # A local-storage bake (the default) signs in nowhere: no OIDC token (storage=s3 below).
-    read = {"contents": "read"}
+    # pull-requests: read, and the token on each step that runs the champion gate: a
+    # regression merged with the override label passes it, and the version records who.
+    read = {"contents": "read", "pull-requests": "read"}
     assert jobs["staging"]["permissions"] == jobs["production"]["permissions"] == read
+    gated = [
+        step for job in jobs.values() for step in job["steps"]
+        if "mlops deploy" in step.get("run", "") and "--check-storage" not in step["run"]
+    ]  # fmt: skip
+    assert len(gated) == 3
+    for step in gated:
+        assert step["env"] == {"GITHUB_TOKEN": "${{ github.token }}"}, step["run"]
     # Without shared storage the staging job skips the release (a notice) and production too.
     assert jobs["staging"]["outputs"] == {"ready": "${{ steps.storage.outputs.ready }}"}
     assert jobs["production"]["if"] == "needs.staging.outputs.ready == 'true'"

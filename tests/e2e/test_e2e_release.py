@@ -16,6 +16,7 @@ import pytest
 import yaml
 
 from ..conftest import run
+from ..github_stub import TOKEN, StubGitHub, serving
 from .scenario import MODEL, Scenario, Server, free_port, mlflow_server
 
 pytestmark = pytest.mark.slow
@@ -196,3 +197,28 @@ def test_releases_gates_rollback_and_serving(release: Scenario, tmp_path):
     assert local_state["aliases"] == {"production": "1", "staging": "1"}
     assert local_state["versions"]["1"]["tags"]["git_commit"] == git("rev-parse", "HEAD")
     assert registry() == state, "the server must not see a deploy to the local store"
+
+    # The worse model again, now merged by a pull request that carries the override
+    # label: the champion gate passes it, naming who applied the label (read from the
+    # GitHub stub, as the deploy job reads GitHub), and the version records it.
+    head = git("rev-parse", "HEAD")
+    with serving(StubGitHub()) as github:
+        github.pulls.append({"number": 12, "state": "closed", "merged_at": "2026-12-01T00:00:00Z",
+                             "merge_commit_sha": head, "head": {"ref": "worse"},
+                             "labels": [{"name": "accept-regression"}]})  # fmt: skip
+        github.label(12, "accept-regression", "alice")
+        runner = {"GITHUB_ACTIONS": "true", "GITHUB_EVENT_NAME": "push", "GITHUB_SHA": head,
+                  "GITHUB_REPOSITORY": github.repo, "GITHUB_API_URL": github.url,
+                  "GITHUB_TOKEN": TOKEN}  # fmt: skip
+        overridden = mlops("deploy", "--to", "staging", **runner)
+    assert "r2 regressed" in overridden.stdout
+    assert (
+        "overridden: @alice applied the label `accept-regression` to pull request #12"
+        in overridden.stdout
+    )
+    after = registry()
+    assert after["aliases"] == {**state["aliases"], "staging": "3"}, "production stays"
+    assert after["versions"]["3"]["tags"]["git_commit"] == head
+    assert after["versions"]["3"]["tags"]["gate_override"] == (
+        "@alice (accept-regression, pull request #12)"
+    )

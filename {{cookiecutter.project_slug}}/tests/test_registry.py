@@ -1,7 +1,9 @@
 """Provenance tags, the champion gate and the CI guard, without a tracking server."""
 
 import json
+import threading
 from dataclasses import replace
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import SimpleNamespace
 
 import pytest
@@ -128,7 +130,7 @@ def regression_params(write_params):
 
 
 def test_champion_gate_promotes_the_first_release(regression_params, capsys):
-    assert champion_gate(regression_params, FakeRegistry(), PROVENANCE)
+    assert champion_gate(regression_params, FakeRegistry(), PROVENANCE).passed
     assert "the first release is promoted" in capsys.readouterr().out
 
 
@@ -137,7 +139,7 @@ def test_champion_gate_refuses_a_regression_naming_the_metric(regression_params,
     candidate = Provenance(
         **{**PROVENANCE.__dict__, "metrics": {"rmse": 50.5, "r2": 0.45, "mae": 40.0}}
     )
-    assert not champion_gate(regression_params, FakeRegistry(champion), candidate)
+    assert not champion_gate(regression_params, FakeRegistry(champion), candidate).passed
     out = capsys.readouterr().out
     assert "r2 regressed: 0.5000 -> 0.4500" in out
     assert "fails the gate on r2 against version 3; 'production' stays on version 3" in out
@@ -145,13 +147,13 @@ def test_champion_gate_refuses_a_regression_naming_the_metric(regression_params,
     within = Provenance(
         **{**PROVENANCE.__dict__, "metrics": {"rmse": 50.5, "r2": 0.495, "mae": 40.0}}
     )
-    assert champion_gate(regression_params, FakeRegistry(champion), within)
+    assert champion_gate(regression_params, FakeRegistry(champion), within).passed
 
 
 def test_champion_gate_refuses_a_candidate_without_a_gated_metric(regression_params, capsys):
     champion = {"metric.rmse": "50.0", "metric.r2": "0.50", "metric.mae": "40.0"}
     candidate = Provenance(**{**PROVENANCE.__dict__, "metrics": {"rmse": 49.0, "r2": 0.55}})
-    assert not champion_gate(regression_params, FakeRegistry(champion), candidate)
+    assert not champion_gate(regression_params, FakeRegistry(champion), candidate).passed
     out = capsys.readouterr().out
     assert "mae missing: 40.0000 -> n/a (a gated metric" in out
     assert "fails the gate on mae against version 3" in out
@@ -176,15 +178,15 @@ def test_a_new_data_set_needs_the_flag_and_is_judged_by_the_floors(write_params,
     params = replace(params, gates={name: params.gates[name] for name in ("rmse", "r2")})
     candidate = Provenance(**{**PROVENANCE.__dict__, "data_schema": "new", "data_set": "y"})
     # Without the flag: refused, naming it (and the comparison with version 3 never runs).
-    assert not champion_gate(params, FakeRegistry(OLD_DATA), candidate)
+    assert not champion_gate(params, FakeRegistry(OLD_DATA), candidate).passed
     out = capsys.readouterr().out
     assert "trained on another data set (y) than version 3 ('production': x)" in out
     assert "`mlops deploy --new-data-set`" in out and "regressed" not in out
     # With it: the floors judge (rmse 53.8 <= 60, r2 0.454 >= 0.4), not production's metrics.
-    assert champion_gate(params, FakeRegistry(OLD_DATA), candidate, new_data_set=True)
+    assert champion_gate(params, FakeRegistry(OLD_DATA), candidate, new_data_set=True).passed
     assert "r2 meets its floor: 0.4541 (floor: at least 0.4" in capsys.readouterr().out
     below = Provenance(**{**candidate.__dict__, "metrics": {"rmse": 61.0, "r2": 0.5}})
-    assert not champion_gate(params, FakeRegistry(OLD_DATA), below, new_data_set=True)
+    assert not champion_gate(params, FakeRegistry(OLD_DATA), below, new_data_set=True).passed
     assert "below the floor on rmse" in capsys.readouterr().out
 
 
@@ -201,7 +203,7 @@ def test_the_new_data_set_flag_never_skips_the_champion_gate(write_params, regre
             for name, rule in regression_params.gates.items()
         },
     )
-    assert not champion_gate(no_floors, FakeRegistry(OLD_DATA), candidate, new_data_set=True)
+    assert not champion_gate(no_floors, FakeRegistry(OLD_DATA), candidate, new_data_set=True).passed
 
 
 def test_ci_requires_a_tracking_server(monkeypatch):
@@ -233,3 +235,79 @@ def test_a_rollback_across_data_sets_needs_the_flag():
     assert crossing(production, same, "production", new_data_set=False) is None
     with pytest.raises(ProjectError, match=r"--new-data-set is for a version trained on another"):
         crossing(production, same, "production", new_data_set=True)
+
+
+class MergedPullRequest(BaseHTTPRequestHandler):
+    """GitHub for a deploy of commit SHA: pull request 12 merged it, labelled by alice."""
+
+    def log_message(self, *args):
+        pass
+
+    def do_GET(self):
+        assert self.headers["Authorization"] == "Bearer t0ken"
+        if self.path.startswith(f"/repos/octo/model/commits/{SHA}/pulls"):
+            labels = [{"name": "accept-regression"}]
+            answer = [
+                {"number": 11, "merged_at": None, "merge_commit_sha": "0" * 40, "labels": labels},
+                {"number": 12, "merged_at": "2026-12-01T00:00:00Z", "merge_commit_sha": SHA,
+                 "labels": labels},
+            ]  # fmt: skip
+        elif self.path.startswith("/repos/octo/model/commits/"):
+            answer = []  # a commit no pull request merged
+        elif self.path.startswith("/repos/octo/model/issues/12/events"):
+            answer = [{"event": "labeled", "label": {"name": "accept-regression"},
+                       "actor": {"login": "alice"}}]  # fmt: skip
+        else:
+            answer = None
+        data = json.dumps(answer).encode()
+        self.send_response(200 if answer is not None else 404)
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+
+SHA = "c0ffee" + "0" * 34
+
+
+def test_a_regression_merged_with_the_override_label_is_released_and_recorded(
+    regression_params, capsys
+):
+    champion = {"metric.rmse": "50.0", "metric.r2": "0.50", "metric.mae": "40.0"}
+    metrics = {"rmse": 50.5, "r2": 0.45, "mae": 40.0}
+    worse = Provenance(**{**PROVENANCE.__dict__, "metrics": metrics})
+    server = ThreadingHTTPServer(("127.0.0.1", 0), MergedPullRequest)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    env = {
+        "GITHUB_ACTIONS": "true",
+        "GITHUB_EVENT_NAME": "push",
+        "GITHUB_SHA": SHA,
+        "GITHUB_REPOSITORY": "octo/model",
+        "GITHUB_API_URL": f"http://127.0.0.1:{server.server_address[1]}",
+        "GITHUB_TOKEN": "t0ken",
+    }
+    try:
+        verdict = champion_gate(regression_params, FakeRegistry(champion), worse, env=env)
+        assert verdict.passed
+        assert verdict.overridden == "@alice (accept-regression, pull request #12)"
+        assert "overridden: @alice applied the label `accept-regression` to pull request #12" in (
+            capsys.readouterr().out
+        )
+        tags = replace(worse, gate_override=verdict.overridden).tags()
+        assert tags["gate_override"] == "@alice (accept-regression, pull request #12)"
+        # Without the token the label cannot be read: refused, and the line says why.
+        no_token = {**env, "GITHUB_TOKEN": ""}
+        refused = champion_gate(regression_params, FakeRegistry(champion), worse, env=no_token)
+        assert not refused.passed
+        assert "`accept-regression` overrides nothing: GITHUB_TOKEN is not set" in (
+            capsys.readouterr().out
+        )
+        # Another commit was merged by no pull request: refused, no override line.
+        other = {**env, "GITHUB_SHA": "1" * 40}
+        assert not champion_gate(regression_params, FakeRegistry(champion), worse, env=other).passed
+        assert "overrid" not in capsys.readouterr().out
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
+    assert "gate_override" not in worse.tags()

@@ -5,6 +5,7 @@ from datetime import UTC, datetime
 
 import pytest
 
+from {{ cookiecutter.package_name }}.core.noise import Override
 from {{ cookiecutter.package_name }}.core.release import (
     PROMOTED_TAG,
     VERIFIED_TAG,
@@ -148,3 +149,28 @@ def test_gates_without_floors_cannot_pass_a_new_data_set():
     assert not verdict.passed
     assert verdict.said[0] == "--new-data-set: no version holds 'production' yet"
     assert verdict.said[1].startswith("refused: params.yaml `gates` sets no floor")
+
+
+def test_an_override_label_passes_a_failed_champion_gate_and_is_recorded():
+    worse = Candidate({"r2": 0.70})
+    held = Override("accept-regression", "alice", pull_request=12)
+    verdict = champion_verdict("production", CHAMPION, worse, RULES, override=held)
+    assert verdict.passed
+    assert verdict.overridden == "@alice (accept-regression, pull request #12)"
+    assert verdict.said[1].startswith("  r2 regressed")  # the figures still show the drop
+    assert verdict.said[-1].startswith(
+        "overridden: @alice applied the label `accept-regression` to pull request #12"
+    )
+    # A label whose author could not be read overrides nothing, and says why.
+    unread = Override("accept-regression", None, "GITHUB_TOKEN is not set", pull_request=12)
+    refused = champion_verdict("production", CHAMPION, worse, RULES, override=unread)
+    assert not refused.passed and refused.overridden is None
+    assert refused.said[-1] == (
+        "the override label `accept-regression` overrides nothing: GITHUB_TOKEN is not set"
+    )
+    # A passing candidate records no override; a data set changed without the flag is
+    # refused whatever the label says.
+    better = champion_verdict("production", CHAMPION, Candidate({"r2": 0.9}), RULES, override=held)
+    assert better.passed and better.overridden is None
+    moved = Candidate({"r2": 0.9}, data_schema="schema-b", data_set="penguins")
+    assert not champion_verdict("production", CHAMPION, moved, RULES, override=held).passed

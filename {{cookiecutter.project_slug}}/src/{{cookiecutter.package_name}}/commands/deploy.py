@@ -6,7 +6,9 @@ In order, and nothing is written to the registry until every check passed:
 2. the tracking server answers, and this release is not registered yet
    (the same commit or dvc.lock is reported, not registered twice);
 3. the champion gate: the candidate's metrics against those tagged on the
-   version that holds the production alias, with the rules of `gates:`;
+   version that holds the production alias, with the rules of `gates:`; a failure
+   passes only when the pull request that merged this commit carries the override
+   label (`report.override_label`), as its own gate did, and the version records who;
 4. the model directory is registered as a new version with its provenance, and
    the registered files are checked byte for byte against the workspace;
 5. `dvc push` stores the outputs in the default remote;
@@ -22,17 +24,20 @@ A failure at any step leaves the production alias where it was.
 from __future__ import annotations
 
 import argparse
-from collections.abc import Callable
+import os
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from ..core.noise import Override
 from ..core.release import (
     PROMOTED_TAG,
     STAGING_CHECKS_TAG,
     Champion,
     Release,
+    Verdict,
     broken_problem,
     champion_verdict,
     decide,
@@ -124,8 +129,10 @@ def champion_gate(
     say: Callable[[str], None] = print,
     *,
     new_data_set: bool = False,
-) -> bool:
-    """Report the comparison with production; True if the candidate may replace it."""
+    env: Mapping[str, str] | None = None,
+) -> Verdict:
+    """Report the comparison with production; `passed` if the candidate may replace it
+    (`overridden`: by the merged pull request's override label, read only on a failure)."""
     from ..integrations.registry import RegistryError, metrics_from_tags
 
     holder = registry.holder(params.registry.alias)
@@ -134,14 +141,46 @@ def champion_gate(
         if holder is None
         else Champion(str(holder.version), holder.tags, metrics_from_tags(holder.tags))
     )
-    verdict = champion_verdict(
-        params.registry.alias, champion, provenance, params.gates, new_data_set=new_data_set
-    )
+
+    def judge(override: Override | None = None) -> Verdict:
+        return champion_verdict(
+            params.registry.alias,
+            champion,
+            provenance,
+            params.gates,
+            new_data_set=new_data_set,
+            override=override,
+        )
+
+    verdict = judge()
+    if not verdict.passed and not verdict.problem:
+        override = release_override(params, env)
+        if override is not None:
+            verdict = judge(override)
     if verdict.problem:
         raise RegistryError(verdict.problem)
     for line in verdict.said:
         say(line)
-    return verdict.passed
+    return verdict
+
+
+def release_override(params: Params, env: Mapping[str, str] | None = None) -> Override | None:
+    """The override label on the pull request that merged this commit, with who applied
+    it, for a deploy run by a push in GitHub Actions; None when it carries none."""
+    env = dict(os.environ) if env is None else env
+    label = params.report.override_label
+    if not label or not github.in_actions(env):
+        return None
+    try:
+        merged = github.merged_pull_request(env)
+        if merged is None or label not in merged[1]:
+            return None
+        pull_request = merged[0]
+        who = github.who_labeled(pull_request, label)
+    except ProjectError as error:
+        return Override(label, None, str(error))
+    missing = None if who else "GitHub's events of the pull request name no one who applied it"
+    return Override(label, who, missing, pull_request=pull_request.number)
 
 
 STORAGE_NOTICE = (
@@ -222,13 +261,10 @@ def release(params: Params, options: Options, say: Callable[[str], None]) -> int
     if decision is Release.BROKEN:
         raise RegistryError(broken_problem(name, str(existing.version)))
 
-    new_data_set = options.new_data_set
-    if not champion_gate(params, registry, provenance, say, new_data_set=new_data_set):
+    verdict = champion_gate(params, registry, provenance, say, new_data_set=options.new_data_set)
+    if not verdict.passed:
         return REFUSED
-    if new_data_set:
-        now = datetime.now(UTC)
-        note = new_data_set_note(provenance.data_set, alias, holder, now)
-        provenance = replace(provenance, new_data_set=note)
+    provenance = with_notes(provenance, verdict, options.new_data_set, alias, holder)
     if options.check:
         say("--check: every check passed; nothing was changed")
         return 0
@@ -248,6 +284,20 @@ def release(params: Params, options: Options, say: Callable[[str], None]) -> int
         return 0
     promote(params, registry, version, say)
     return 0
+
+
+def with_notes(
+    provenance: Provenance, verdict: Verdict, new_data_set: bool, alias: str, holder: str | None
+) -> Provenance:
+    """The provenance with what the version records of how it passed the champion gate: a
+    first release on a new data set, an override of a failed gate."""
+    if verdict.overridden:
+        provenance = replace(provenance, gate_override=verdict.overridden)
+    if new_data_set:
+        now = datetime.now(UTC)
+        note = new_data_set_note(provenance.data_set, alias, holder, now)
+        provenance = replace(provenance, new_data_set=note)
+    return provenance
 
 
 def stage_and_test(

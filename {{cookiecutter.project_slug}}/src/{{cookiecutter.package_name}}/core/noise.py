@@ -55,6 +55,9 @@ class Override:
     label: str
     by: str | None
     problem: str | None = None
+    # The pull request that carries the label, when it is not the event's own (a deploy
+    # reads the one that merged its commit).
+    pull_request: int | None = None
 
     @property
     def holds(self) -> bool:

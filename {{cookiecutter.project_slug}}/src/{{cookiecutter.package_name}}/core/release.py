@@ -12,13 +12,14 @@ finds the version it registered; this decision says whether to start, resume or 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from enum import Enum
 from typing import Protocol
 
 from . import gates
 from .gates import MetricRule
+from .noise import Override
 
 # Set on a version when deploy first moves the alias to it.
 PROMOTED_TAG = "promoted_at"
@@ -108,6 +109,9 @@ class Verdict:
     passed: bool
     said: tuple[str, ...] = ()
     problem: str | None = None
+    # Set when a failed gate passed by the merged pull request's override label: the
+    # words recorded on the version (tag gate_override).
+    overridden: str | None = None
 
 
 def champion_verdict(
@@ -117,20 +121,24 @@ def champion_verdict(
     rules: dict[str, MetricRule],
     *,
     new_data_set: bool = False,
+    override: Override | None = None,
 ) -> Verdict:
     """The candidate against the version holding `alias`, by the rules of `gates:`.
 
     On the same data set the metrics are compared; on another one (--new-data-set)
-    the candidate meets the floors of the rules instead.
+    the candidate meets the floors of the rules instead. `override`: the override label
+    of the pull request that merged this commit; it passes a failed comparison or floor
+    (never a problem, nor a data set changed without --new-data-set), as it passed the
+    pull request's gate.
     """
     if champion is None:
         if new_data_set:
             opening = f"--new-data-set: no version holds '{alias}' yet"
-            return _floor_verdict({}, candidate, rules, opening)
+            return overridden(_floor_verdict({}, candidate, rules, opening), override)
         return Verdict(True, (f"no version holds '{alias}' yet; the first release is promoted",))
     moved = _data_set_verdict(alias, champion, candidate, rules, new_data_set)
     if moved is not None:
-        return moved
+        return overridden(moved, override) if new_data_set else moved
     gated = [name for name, rule in rules.items() if rule.gate]
     if not any(name in champion.metrics for name in gated):
         return Verdict(
@@ -151,7 +159,29 @@ def champion_verdict(
             f"{champion.version}; '{alias}' stays on version {champion.version} and nothing "
             "was registered"
         )
-    return Verdict(not failed, tuple(said))
+    return overridden(Verdict(not failed, tuple(said)), override)
+
+
+def overridden(verdict: Verdict, override: Override | None) -> Verdict:
+    """A failed gate verdict passed by a held override label (said, and the words for the
+    version's tag), or refused with why an unreadable one overrides nothing."""
+    if verdict.passed or verdict.problem or override is None:
+        return verdict
+    where = (
+        f"pull request #{override.pull_request}"
+        if override.pull_request
+        else "the pull request that merged this commit"
+    )
+    if not override.holds:
+        why = f"the override label `{override.label}` overrides nothing: {override.problem}"
+        return replace(verdict, said=(*verdict.said, why))
+    record = f"@{override.by} ({override.label}, {where})"
+    said = (
+        *verdict.said[:-1],
+        f"overridden: @{override.by} applied the label `{override.label}` to {where}; the "
+        "candidate goes on as a known regression, recorded on the version (tag gate_override)",
+    )
+    return Verdict(True, said, overridden=record)
 
 
 def _data_set_verdict(

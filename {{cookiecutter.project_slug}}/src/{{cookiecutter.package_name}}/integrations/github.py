@@ -68,20 +68,63 @@ class PullRequest:
                 "GITHUB_TOKEN is not set; pass the workflow's token to the step as GITHUB_TOKEN "
                 "(the job needs `pull-requests: write`), or set it to a token that may comment"
             )
-        repository = env.get("GITHUB_REPOSITORY", "")
-        if not REPOSITORY_RE.match(repository):
-            raise ProjectError(
-                f"GITHUB_REPOSITORY is {repository!r}, not OWNER/NAME; run in GitHub Actions "
-                "or set it"
-            )
-        api_url = env.get("GITHUB_API_URL") or "https://api.github.com"
-        if not api_url.startswith(("https://", "http://")):
-            raise ProjectError(f"GITHUB_API_URL {api_url!r} is not an http(s) URL; fix it")
-        return cls(api_url.rstrip("/"), repository, pull_request_number(env), token)
+        api_url, repository = repository_of(env)
+        return cls(api_url, repository, pull_request_number(env), token)
 
     @property
     def comments_url(self) -> str:
         return f"{self.api_url}/repos/{self.repository}/issues/{self.number}/comments"
+
+
+def repository_of(env: Mapping[str, str]) -> tuple[str, str]:
+    """GITHUB_API_URL (without its trailing slash) and GITHUB_REPOSITORY, checked."""
+    repository = env.get("GITHUB_REPOSITORY", "")
+    if not REPOSITORY_RE.match(repository):
+        raise ProjectError(
+            f"GITHUB_REPOSITORY is {repository!r}, not OWNER/NAME; run in GitHub Actions or set it"
+        )
+    api_url = env.get("GITHUB_API_URL") or "https://api.github.com"
+    if not api_url.startswith(("https://", "http://")):
+        raise ProjectError(f"GITHUB_API_URL {api_url!r} is not an http(s) URL; fix it")
+    return api_url.rstrip("/"), repository
+
+
+def merged_pull_request(env: Mapping[str, str]) -> tuple[PullRequest, tuple[str, ...]] | None:
+    """The pull request whose merge made GITHUB_SHA, with its labels, for a workflow run on
+    a push (the deploy on main); None on another event or when no pull request merged it."""
+    sha = env.get("GITHUB_SHA", "")
+    if env.get("GITHUB_EVENT_NAME") != "push" or not re.fullmatch(r"[0-9a-f]{40}", sha):
+        return None
+    token = env.get("GITHUB_TOKEN", "")
+    if not token:
+        raise ProjectError(
+            "GITHUB_TOKEN is not set; pass the workflow's token to the step as GITHUB_TOKEN "
+            "(the job needs `pull-requests: read`) to read the merged pull request's labels"
+        )
+    api_url, repository = repository_of(env)
+
+    def failed(status: int | None, detail: str) -> ProjectError:
+        answer = UNREACHABLE if status is None else f"GitHub answered HTTP {status}"
+        return ProjectError(
+            f"could not read the pull request that merged commit {sha[:12]}: {answer} ({detail})"
+        )
+
+    url = f"{api_url}/repos/{repository}/commits/{sha}/pulls?per_page={PER_PAGE}"
+    pulls, _ = call_api(api_url, token, "GET", url, None, (), failed)
+    for pull in pulls if isinstance(pulls, list) else []:
+        if (
+            isinstance(pull, dict)
+            and pull.get("merged_at")
+            and pull.get("merge_commit_sha") == sha
+            and isinstance(pull.get("number"), int)
+        ):
+            labels = tuple(
+                label["name"]
+                for label in pull.get("labels") or []
+                if isinstance(label, dict) and "name" in label
+            )
+            return PullRequest(api_url, repository, pull["number"], token), labels
+    return None
 
 
 def pull_request_number(env: Mapping[str, str]) -> int:
@@ -274,14 +317,21 @@ def event_labels(env: Mapping[str, str] | None = None) -> tuple[str, ...]:
 
 def who_labeled(pull_request: PullRequest, label: str) -> str | None:
     """The login that last applied `label` to the pull request, from its issue events."""
-    client = GitHub(pull_request)
+    api_url = pull_request.api_url
+
+    def failed(status: int | None, detail: str) -> ProjectError:
+        answer = UNREACHABLE if status is None else f"GitHub answered HTTP {status}"
+        return ProjectError(
+            f"could not read who labeled pull request #{pull_request.number}: {answer} ({detail})"
+        )
+
     url: str | None = (
-        f"{pull_request.api_url}/repos/{pull_request.repository}/issues/"
+        f"{api_url}/repos/{pull_request.repository}/issues/"
         f"{pull_request.number}/events?per_page={PER_PAGE}"
     )
     who = None
     while url:
-        page, link = client._request("GET", url)
+        page, link = call_api(api_url, pull_request.token, "GET", url, None, (), failed)
         for event in page or []:
             named = (event.get("label") or {}).get("name") if isinstance(event, dict) else None
             if event.get("event") == "labeled" and named == label:

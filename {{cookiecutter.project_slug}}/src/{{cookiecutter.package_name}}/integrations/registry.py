@@ -36,6 +36,7 @@ from .github import ci_run_url
 
 METRIC_TAG = "metric."
 NEW_DATA_SET_TAG = "new_data_set"
+GATE_OVERRIDE_TAG = "gate_override"
 # Seconds and attempts for the first request, so an unreachable server fails fast.
 PROBE_ENV = {"MLFLOW_HTTP_REQUEST_MAX_RETRIES": "0", "MLFLOW_HTTP_REQUEST_TIMEOUT": "10"}
 
@@ -64,6 +65,9 @@ class Provenance:
     # Set by `mlops deploy --new-data-set`: the first release on a new data set, and what
     # production was trained on before.
     new_data_set: str | None = None
+    # Set when the champion gate failed and the merged pull request's override label
+    # passed it: who applied the label, the label, the pull request.
+    gate_override: str | None = None
 
     def tags(self) -> dict[str, str]:
         tags = {
@@ -78,6 +82,8 @@ class Provenance:
         }
         if self.new_data_set:
             tags[NEW_DATA_SET_TAG] = self.new_data_set
+        if self.gate_override:
+            tags[GATE_OVERRIDE_TAG] = self.gate_override
         ci_run = ci_run_url()
         if ci_run:
             tags["ci_run"] = ci_run
