@@ -156,7 +156,7 @@ COMMAND_CASES = [
 # Bake answers that the pre-generation hook refuses (cookiecutter itself refuses an
 # unknown choice value before the hooks run; the template README says what it prints).
 BAKE_CASES = [
-    ("slug", {"project_slug": "Bad Slug"}, r"project_slug"),
+    ("slug", {"project_slug": "Bad Slug", "package_name": "good_name"}, r"project_slug"),
     ("package-keyword", {"package_name": "class"}, r"package_name"),
     ("package-shadows", {"package_name": "mlflow"}, r"package_name"),
     ("email", {"author_email": "nobody"}, r"author_email"),

@@ -145,8 +145,12 @@ GATED = ("roc_auc", "f1", "accuracy")
 
 
 def metric_rows(markdown: str) -> dict[str, list[str]]:
+    """The rows of the report's `### Metrics` table (later sections, the paired intervals
+    and the slices, have rows named after the metrics too)."""
     rows = {}
-    for line in markdown.splitlines():
+    section = markdown.split("\n### Metrics\n", 1)[1]
+    section = re.split(r"\n#{2,3} ", section, maxsplit=1)[0]
+    for line in section.splitlines():
         cells = [cell.strip() for cell in line.strip("|").split("|")]
         if line.startswith("| ") and cells[0] in {
             "accuracy",

@@ -163,7 +163,10 @@ def workflows(tmp_path_factory) -> dict[str, Path]:
 def test_the_workflow_posts_before_the_gate_decides(workflows, poster):
     workflow = yaml.safe_load(workflows[poster].read_text())
     assert workflow["permissions"] == {}
-    assert workflow[True] == {"pull_request": None}  # YAML 1.1 reads `on` as True
+    # YAML 1.1 reads `on` as True. GitHub's default types, and `labeled`: applying the
+    # override label (report.override_label) runs the report and the gate again.
+    types = ["opened", "synchronize", "reopened", "labeled"]
+    assert workflow[True] == {"pull_request": {"types": types}}
     assert workflow["concurrency"]["cancel-in-progress"] is True
     [job] = workflow["jobs"].values()
     # No id-token: a local-storage bake signs in to no cloud (storage=s3 adds it).

@@ -721,7 +721,9 @@ def _document(path: Path) -> tuple[dict[str, Any], str]:
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        raise ParamsError(f"{path}: not valid YAML{where}; fix the syntax ({error})") from None
+        # The parser's own words, on one line: its message quotes the text around the mark.
+        problem = getattr(error, "problem", None) or " ".join(str(error).split())
+        raise ParamsError(f"{path}: not valid YAML{where}; fix the syntax ({problem})") from None
     if not isinstance(document, dict):
         raise ParamsError(f"{path}: expected a mapping of keys at the top level; see the README")
     return document, text

@@ -111,20 +111,25 @@ def publish(params: Params, report: dict[str, Any], validation_markdown: str | N
 
 
 def measure_drift(
-    params: Params, batch: pd.DataFrame, reference: pd.DataFrame, features: Features, label: str
+    params: Params, batch: pd.DataFrame, reference: pd.DataFrame, features: Features
 ) -> dict[str, Any]:
     """Each feature of the batch against the training data (SciPy loads here)."""
     from ..core.drift import ReferenceProfile, detect
 
+    print(f"monitor: comparing {len(features.columns)} features with the training data")
+    profile = ReferenceProfile.build(reference, features, params.monitoring.psi_bins)
+    return detect(profile, batch, params.monitoring).to_dict()
+
+
+def require_features(batch: pd.DataFrame, features: Features, label: str) -> None:
+    """A batch without the model's feature columns is the wrong file, not bad data: one
+    line naming them, before the suite lists each missing column as a failed check."""
     missing = [column for column in features.columns if column not in batch.columns]
     if missing:
         raise DataError(
             f"batch {label} lacks feature columns {', '.join(missing)}; "
             "monitor a batch with the columns the model was trained on"
         )
-    print(f"monitor: comparing {len(features.columns)} features with the training data")
-    profile = ReferenceProfile.build(reference, features, params.monitoring.psi_bins)
-    return detect(profile, batch, params.monitoring).to_dict()
 
 
 def run(params: Params, options: Options) -> int:
@@ -140,6 +145,7 @@ def run(params: Params, options: Options) -> int:
         len(reference),
         params.monitoring,
     )
+    require_features(batch, features, report["batch"])
     print(f"monitor: validating {len(batch)} rows with suite {params.validation.suite}")
     validation = validate_batch(batch, params)
     report = {**report, "validation": validation.to_dict()}
@@ -153,7 +159,7 @@ def run(params: Params, options: Options) -> int:
             + f"; see {shown(params.paths.drift_summary, params.root)}"
         )
         return monitoring.EXIT_INVALID
-    drift = measure_drift(params, batch, reference, features, report["batch"])
+    drift = measure_drift(params, batch, reference, features)
     report = monitoring.concluded(report, drift, batch_performance(params, batch, features))
     publish(params, report)
     for line in monitoring.console_lines(report, shown(params.paths.drift, params.root)):
