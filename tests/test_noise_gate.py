@@ -35,7 +35,7 @@ def test_the_report_workflow_pairs_with_main_and_reads_the_override(report_workf
     document = yaml.safe_load(report_workflows[poster])
     triggers = document[True]["pull_request"]  # YAML 1.1 reads `on` as true
     assert set(triggers["types"]) == {"opened", "synchronize", "reopened", "labeled"}
-    [job] = document["jobs"].values()
+    job = document["jobs"]["judge"]
     steps = job["steps"]
     base = "${{ runner.temp }}/base"
 

@@ -5,10 +5,12 @@ and its gates judge by the point rule (`decide: point`): the honest weak model d
 accuracy by two of the 113 test rows, beyond the 0.01 tolerance, which the default
 interval rule rightly calls noise (tests/test_noise.py in the project covers that rule);
 each branch below starts from it, and is checked by running the `run:` steps of the
-baked report workflow, in their order and working directories, with GitHub's
-variables (RUNNER_TEMP, GITHUB_WORKSPACE, the event) pointing at the test's folders.
-Steps that need GitHub (actions, posting the comment, CML) are left out; the act
-harness runs the whole file under a runner.
+baked report workflow's two jobs, in their order and working directories, each job on
+its own fresh clone of the branch (a runner's checkout), with GitHub's variables
+(RUNNER_TEMP, GITHUB_WORKSPACE, the event) pointing at the test's folders, and the
+artifact `build` uploads copied to where `judge` downloads it. Steps that need GitHub
+(actions, posting the comment, CML) are left out; the act harness runs the whole file
+under a runner.
 
     control  a README edit: the gate passes (it is not failing everything)
     forged   C=0.01 (an honest fail), metrics.json set to main's passing values and
@@ -16,6 +18,8 @@ harness runs the whole file under a runner.
     scores   C=0.01, and core/metrics.py adds 0.015 to every score
     gates    C=0.01, and core/gates.py widens every allowed drop by 0.05
     seed     split.seed changed: other test rows than main's
+    hooked   C=0.01, and evaluate, when it runs, plants a git post-checkout hook that
+             would widen the judge's gates as `git worktree add` checks main out
 """
 
 from __future__ import annotations
@@ -23,6 +27,8 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import shutil
+import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -39,6 +45,29 @@ WORKFLOW = ".github/workflows/report.yml"
 NEEDS_GITHUB = ("mlops post-report", "npm install")
 
 
+# Appended to stages/evaluate.py by the `hooked` branch: when evaluate runs, it writes a
+# post-checkout hook into the repository's .git; `git worktree add` runs that hook in the
+# new worktree, so in a job that checks main out after running the branch's code, the
+# hook would widen the allowed drops of main's gates before main's code is installed.
+PLANT_HOOK = """
+import pathlib as _pathlib
+
+_git = _pathlib.Path(__file__).resolve().parents[3] / ".git"
+if _git.is_dir():
+    (_git / "hooks").mkdir(exist_ok=True)
+    (_git / "hooks" / "post-checkout").write_text({hook!r})
+    (_git / "hooks" / "post-checkout").chmod(0o755)
+"""
+HOOK = """#!/bin/sh
+case "$PWD" in
+  */base)
+    sed -i 's/rule.allowed_drop(baseline) + 1e-12/rule.allowed_drop(baseline) + 0.05 + 1e-12/' \\
+      src/*/core/gates.py
+    touch "{marker}" ;;
+esac
+"""
+
+
 @dataclass
 class Outcome:
     report: str
@@ -47,15 +76,23 @@ class Outcome:
     steps: list[str]
 
 
-def workflow_steps(project: Path) -> list[dict]:
-    """The `run:` steps of the report job, in order (the `uses:` ones set up a runner)."""
+def workflow_jobs(project: Path) -> dict[str, dict]:
     workflow = yaml.safe_load((project / WORKFLOW).read_text(encoding="utf-8"))
-    steps = workflow["jobs"]["report"]["steps"]
+    return workflow["jobs"]
+
+
+def run_steps(job: dict) -> list[dict]:
+    """The `run:` steps of a job, in order (the `uses:` ones set up a runner)."""
     return [
         step
-        for step in steps
+        for step in job["steps"]
         if "run" in step and not any(part in step["run"] for part in NEEDS_GITHUB)
     ]
+
+
+def artifact_step(job: dict, action: str) -> dict:
+    [step] = [step for step in job["steps"] if f"actions/{action}@" in step.get("uses", "")]
+    return step["with"]
 
 
 def set_in_params(project: Path, pattern: str, replacement: str) -> None:
@@ -95,6 +132,7 @@ class History:
         self.env = env
         self.scratch = scratch
         self.outcomes: dict[str, Outcome] = {}
+        self.runners: dict[str, Path] = {}
 
     def git(self, *args: str, cwd: Path | None = None) -> str:
         return self.env.run(["git", *args], cwd=cwd or self.project).stdout.strip()
@@ -104,10 +142,11 @@ class History:
         self.git("commit", "--quiet", "-m", message)
 
     def pull_request(self, name: str) -> Outcome:
-        """Run the workflow's steps on the checked-out branch, as GitHub would."""
-        runner_temp = self.scratch / f"runner-{name}"
-        runner_temp.mkdir()
-        event = runner_temp / "event.json"
+        """Run the workflow's two jobs on the checked-out branch, as GitHub would: each on a
+        fresh clone (a runner's checkout, with `main` only as `origin/main`)."""
+        runner = self.scratch / f"runner-{name}"
+        event = runner / "event.json"
+        runner.mkdir()
         head = self.git("rev-parse", "HEAD")
         base = self.git("rev-parse", "main")
         event.write_text(
@@ -115,40 +154,64 @@ class History:
                 {"pull_request": {"number": 1, "head": {"sha": head}, "base": {"sha": base}}}
             )
         )
-        variables = {
-            "GITHUB_ACTIONS": "true",
-            "GITHUB_EVENT_NAME": "pull_request",
-            "GITHUB_EVENT_PATH": str(event),
-            "GITHUB_WORKSPACE": str(self.project),
-            "GITHUB_OUTPUT": str(runner_temp / "output"),
-            "RUNNER_TEMP": str(runner_temp),
-            "BASE_SHA": base,
-        }
-        gate = None
-        ran = []
-        for step in workflow_steps(self.project):
-            cwd = Path(
-                step.get("working-directory", str(self.project)).replace(
-                    "${{ runner.temp }}", str(runner_temp)
+        jobs = workflow_jobs(self.project)
+        ran: list[str] = []
+        finished: dict[str, subprocess.CompletedProcess[str]] = {}
+        folders = {}
+        for job_name in ("build", "judge"):
+            workspace, temp = runner / job_name / "workspace", runner / job_name / "temp"
+            temp.mkdir(parents=True)
+            self.git("clone", "--quiet", "--no-hardlinks", str(self.project), str(workspace))
+            folders[job_name] = (workspace, temp)
+        # The artifact: what `build` uploads from its workspace is what `judge` downloads.
+        upload = artifact_step(jobs["build"], "upload-artifact")
+        download = artifact_step(jobs["judge"], "download-artifact")
+        assert upload["name"] == download["name"] and upload["path"] == "."
+        for job_name in ("build", "judge"):
+            workspace, temp = folders[job_name]
+            if job_name == "judge":
+                shutil.copytree(
+                    folders["build"][0],
+                    download["path"].replace("${{ runner.temp }}", str(temp)),
+                    ignore=lambda folder, names: [n for n in names if n.startswith(".")],
+                    symlinks=True,
                 )
-            )
-            ran.append(step["run"])
-            result = run(
-                ["bash", "-e", "-c", step["run"]],
-                cwd=cwd,
-                env={**self.env.env, **variables},
-                check=False,
-            )
-            if "mlops gate" in step["run"]:
-                gate = result
-            elif result.returncode != 0:
-                pytest.fail(
-                    f"{name}: step {step.get('name')!r} exited {result.returncode}\n"
-                    f"{result.stdout[-4000:]}\n{result.stderr[-4000:]}"
+            variables = {
+                "GITHUB_ACTIONS": "true",
+                "GITHUB_EVENT_NAME": "pull_request",
+                "GITHUB_EVENT_PATH": str(event),
+                "GITHUB_WORKSPACE": str(workspace),
+                "GITHUB_OUTPUT": str(temp / "output"),
+                "RUNNER_TEMP": str(temp),
+            }
+            for step in run_steps(jobs[job_name]):
+                cwd = Path(
+                    step.get("working-directory", str(workspace)).replace(
+                        "${{ runner.temp }}", str(temp)
+                    )
                 )
-        assert gate is not None, "the workflow has no gate step"
-        report = (runner_temp / "base" / "report.md").read_text(encoding="utf-8")
-        self.git("worktree", "remove", "--force", str(runner_temp / "base"))
+                step_env = {
+                    key: value.replace("${{ github.event.pull_request.base.sha }}", base)
+                    for key, value in (step.get("env") or {}).items()
+                    if "${{" not in value or "pull_request.base.sha" in value
+                }
+                ran.append(step["run"])
+                result = run(
+                    ["bash", "-e", "-c", step["run"]],
+                    cwd=cwd,
+                    env={**self.env.env, **variables, **step_env},
+                    check=False,
+                )
+                finished[step["run"]] = result
+                if "mlops gate" not in step["run"] and result.returncode != 0:
+                    pytest.fail(
+                        f"{name}: {job_name} step {step.get('name')!r} exited "
+                        f"{result.returncode}\n{result.stdout[-4000:]}\n{result.stderr[-4000:]}"
+                    )
+        [gate] = [result for command, result in finished.items() if "mlops gate" in command]
+        judge_temp = folders["judge"][1]
+        report = (judge_temp / "base" / "report.md").read_text(encoding="utf-8")
+        self.runners[name] = runner
         return Outcome(report, gate.returncode, gate.stdout + gate.stderr, ran)
 
     def branch(self, name: str, change) -> None:
@@ -213,12 +276,22 @@ def history(tmp_path_factory, project_env) -> History:
         set_in_params(root, r"(\n  seed: )\d+", r"\g<1>7")
         project_env.run(["dvc", "repro"], cwd=root)
 
+    def hooked(root: Path) -> None:
+        set_c(root, WEAK)
+        stage = next((root / "src").glob("*/stages/evaluate.py"))
+        with stage.open("a", encoding="utf-8") as module:
+            module.write(PLANT_HOOK.format(hook=HOOK.format(marker=scratch / "hook-ran")))
+        project_env.run(["dvc", "repro"], cwd=root)
+        # evaluate planted it in this repository too: its own checkouts must not run it.
+        (root / ".git" / "hooks" / "post-checkout").unlink()
+
     for name, change in (
         ("control", control),
         ("forged", forged),
         ("scores", scores),
         ("gates", gates),
         ("seed", seed),
+        ("hooked", hooked),
     ):
         made.branch(name, change)
     return made
@@ -228,8 +301,9 @@ def test_the_steps_run_are_the_workflows_own(history):
     steps = history.outcomes["control"].steps
     assert steps[0] == "uv sync --locked"
     assert "dvc repro --force --single-item validate evaluate" in " ".join(steps)
-    judged = [step for step in steps if "--workspace" in step]
-    assert len(judged) == 2 and judged[-1].startswith("uv run --locked mlops gate")
+    assert any(step.startswith("uv run --locked mlops take-results") for step in steps)
+    judged = [step.split(" ")[4] for step in steps if "--workspace" in step]
+    assert judged == ["take-results", "report", "gate"]
 
 
 def test_an_unchanged_model_passes_and_is_reproduced(history):
@@ -282,3 +356,17 @@ def test_changes_to_how_branches_are_judged_are_listed_under_the_verdict(history
     assert lines[2] == "> [!IMPORTANT]"
     assert listed in lines
     assert "[!IMPORTANT]" not in history.outcomes["control"].report
+
+
+def test_a_hook_the_branch_plants_never_runs_in_the_judge(history):
+    """The branch's code wrote a post-checkout hook in the job that reproduced it; the
+    judge is another runner's checkout, so `git worktree add` there runs no hook, main's
+    gates judge unwidened, and the weak model fails."""
+    runner = history.runners["hooked"]
+    planted = runner / "build" / "workspace" / ".git" / "hooks" / "post-checkout"
+    assert planted.is_file(), "the branch's evaluate planted its hook where it ran"
+    assert not (runner / "judge" / "workspace" / ".git" / "hooks" / "post-checkout").exists()
+    assert not (history.scratch / "hook-ran").exists()
+    outcome = history.outcomes["hooked"]
+    assert outcome.gate_code == 1, outcome.report
+    assert outcome.report.startswith("## ❌ Quality gate failed:"), outcome.report.splitlines()[0]

@@ -172,7 +172,8 @@ def test_only_jobs_that_sign_in_to_aws_may_request_an_oidc_token(tmp_path, stora
         assert with_token == {
             "deploy.staging",
             "deploy.production",
-            "report.report",
+            "report.build",
+            "report.judge",
             "retrain.monitor",
             "retrain.retrain",
         }
@@ -246,7 +247,8 @@ def test_unmerged_code_gets_only_the_read_role(tmp_path):
     assert roles == {
         "deploy.staging": ("AWS_RELEASE_ROLE_ARN", "staging"),
         "deploy.production": ("AWS_RELEASE_ROLE_ARN", "production"),
-        "report.report": ("AWS_READ_ROLE_ARN", None),
+        "report.build": ("AWS_READ_ROLE_ARN", None),
+        "report.judge": ("AWS_READ_ROLE_ARN", None),
         "retrain.monitor": ("AWS_READ_ROLE_ARN", None),
         "retrain.retrain": ("AWS_RELEASE_ROLE_ARN", None),
     }
@@ -255,7 +257,7 @@ def test_unmerged_code_gets_only_the_read_role(tmp_path):
     assert set(triggers(retrain)) <= {"schedule", "workflow_dispatch", "repository_dispatch"}
 
     # CML: installed without install scripts or AWS credentials; its token taken back out.
-    for name, job_name in (("report.yml", "report"), ("retrain.yml", "retrain")):
+    for name, job_name in (("report.yml", "judge"), ("retrain.yml", "retrain")):
         steps = yaml.safe_load((folder / name).read_text(encoding="utf-8"))["jobs"][job_name][
             "steps"
         ]

@@ -168,26 +168,44 @@ def test_the_workflow_posts_before_the_gate_decides(workflows, poster):
     types = ["opened", "synchronize", "reopened", "labeled"]
     assert workflow[True] == {"pull_request": {"types": types}}
     assert workflow["concurrency"]["cancel-in-progress"] is True
-    [job] = workflow["jobs"].values()
-    # No id-token: a local-storage bake signs in to no cloud (storage=s3 adds it).
+    build, job = workflow["jobs"]["build"], workflow["jobs"]["judge"]
+    assert set(workflow["jobs"]) == {"build", "judge"} and job["needs"] == "build"
+    # The branch's code runs in `build`, which can write nothing; the token that comments
+    # is in `judge`, which runs main's code only. No id-token: a local-storage bake signs
+    # in to no cloud (storage=s3 adds it).
+    assert build["permissions"] == {"contents": "read"}
     assert job["permissions"] == {"contents": "read", "pull-requests": "write"}
-    assert job["timeout-minutes"] <= 60
+    assert build["timeout-minutes"] <= 60 and job["timeout-minutes"] <= 60
+    built = [step.get("run", step.get("uses", "")) for step in build["steps"]]
+    assert built.index("uv run dvc repro") < built.index(
+        "uv run dvc repro --force --single-item validate evaluate"
+    )
+    [upload] = [step for step in build["steps"] if "upload-artifact@" in step.get("uses", "")]
+    assert build["steps"][-1] is upload and upload["with"]["path"] == "."
     commands = [step.get("run", step.get("uses", "")) for step in job["steps"]]
     position = {command: index for index, command in enumerate(commands)}
     post = position[f"uv run --locked mlops post-report --poster {poster}"]
-    # The branch's pipeline, its forced evaluation, then main's code judges it.
+    [download] = [i for i, c in enumerate(commands) if "download-artifact@" in c]
+    assert job["steps"][download]["with"]["name"] == upload["with"]["name"]
+    # main's code checked out and installed, the branch's results taken as files, then judged.
+    take = position[
+        'uv run --locked mlops take-results "$RUNNER_TEMP/branch-results" '
+        '--workspace "$GITHUB_WORKSPACE"'
+    ]
     report_run = 'uv run --locked mlops report --workspace "$GITHUB_WORKSPACE"'
     assert (
-        position["uv run dvc repro"]
-        < position["uv run dvc repro --force --single-item validate evaluate"]
-        < position['git worktree add --detach "$RUNNER_TEMP/base" "$BASE_SHA"']
+        position['git worktree add --detach "$RUNNER_TEMP/base" "$BASE_SHA"']
+        < download
+        < take
         < position[report_run]
         < post
     )
     gate = position['uv run --locked mlops gate --workspace "$GITHUB_WORKSPACE"']
     assert post < gate == len(commands) - 1
-    for index in (position[report_run], post, gate):
-        assert job["steps"][index]["working-directory"] == "${{ runner.temp }}/base"
+    # Every command of the judge but the worktree's creation runs in main's worktree.
+    for step in job["steps"]:
+        if "run" in step and not step["run"].startswith("git worktree add"):
+            assert step["working-directory"] == "${{ runner.temp }}/base", step["run"]
     assert job["steps"][post]["if"] == (
         "github.event.pull_request.head.repo.full_name == github.repository"
     )
@@ -197,8 +215,9 @@ def test_the_workflow_posts_before_the_gate_decides(workflows, poster):
         f"${{{{ !cancelled() && steps.{report['id']}.outcome == 'success' }}}}"
     )
     assert job["steps"][post]["env"]["GITHUB_TOKEN"] == "${{ github.token }}"
-    checkout = job["steps"][0]["with"]
-    assert checkout["persist-credentials"] is False and checkout["fetch-depth"] == 0
+    for steps in (build["steps"], job["steps"]):
+        checkout = steps[0]["with"]
+        assert checkout["persist-credentials"] is False and checkout["fetch-depth"] == 0
     text = workflows[poster].read_text()
     assert ("npm install --global --ignore-scripts @dvcorg/cml@0.20.6" in text) == (poster == "cml")
     assert "github.event.pull_request.title" not in text and "head_ref" not in text
@@ -228,8 +247,8 @@ ALERT = "> [!WARNING]\n> a reviewer's alert must arrive as written\n"
 
 
 def step_named(workflow: Path, command: str) -> dict:
-    [job] = yaml.safe_load(workflow.read_text())["jobs"].values()
-    [step] = [step for step in job["steps"] if step.get("run", "").startswith(command)]
+    jobs = yaml.safe_load(workflow.read_text())["jobs"].values()
+    [step] = [s for job in jobs for s in job["steps"] if s.get("run", "").startswith(command)]
     return step
 
 

@@ -115,9 +115,10 @@ def report_comments(github: StubGitHub, number: int) -> list[dict]:
 
 
 def gate_failed_the_job(run) -> bool:
-    """The report job failed at the gate step, after the report was built."""
+    """The branch reproduced, then the judge failed at the gate step, after the report."""
     return (
         run.returncode != 0
+        and run.jobs.get("Reproduce the branch") == "success"
         and run.jobs.get("Report and quality gate") == "failure"
         and "Failure - Main Quality gate" in run.log
     )
@@ -204,7 +205,10 @@ def test_the_harness_runs_the_file_not_the_commands(with_results):
             run = repository.act("pull_request", mutant, event)
         finally:
             repository.checkout("main")
-    assert run.jobs == {"Report and quality gate": "success"}, run.failed_because()
+    assert run.jobs == {
+        "Reproduce the branch": "success",
+        "Report and quality gate": "success",
+    }, run.failed_because()
     assert not gate_failed_the_job(run)
     assert "Quality gate failed" in report_comments(github, 11)[0]["body"]
 

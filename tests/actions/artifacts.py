@@ -1,6 +1,7 @@
 """The artifact stand-ins: upload copies files into $ACT_ARTIFACTS/<name>/, download
 copies them back. Multi-line `path` inputs, globs and the least-common-ancestor root
-work as in the real actions."""
+work as in the real actions, and, as there, hidden files and folders (a name that starts
+with a dot, such as .git) are left out unless `include-hidden-files` is true."""
 
 import glob
 import os
@@ -20,10 +21,17 @@ def upload() -> int:
     # ancestor, so absolute paths (`${{ runner.temp }}/...`) work too.
     resolved = [path.resolve() for path in found]
     root = Path(os.path.commonpath([p if p.is_dir() else p.parent for p in resolved]))
+    hidden = os.environ.get("INCLUDE_HIDDEN", "false") != "true"
+    # An upload is a new artifact: nothing of an earlier run's artifact of that name stays.
+    shutil.rmtree(target, ignore_errors=True)
+
+    def skip(folder: str, names: list[str]) -> list[str]:
+        return [name for name in names if name.startswith(".")] if hidden else []
+
     for path in resolved:
         destination = target / path.relative_to(root)
         if path.is_dir():
-            shutil.copytree(path, destination, dirs_exist_ok=True)
+            shutil.copytree(path, destination, dirs_exist_ok=True, ignore=skip, symlinks=True)
         else:
             destination.parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(path, destination)
@@ -36,7 +44,7 @@ def download() -> int:
     if not source.is_dir():
         print(f"error: no artifact named {source.name}", file=sys.stderr)
         return 1
-    shutil.copytree(source, os.environ["TARGET"], dirs_exist_ok=True)
+    shutil.copytree(source, os.environ["TARGET"], dirs_exist_ok=True, symlinks=True)
     return 0
 
 

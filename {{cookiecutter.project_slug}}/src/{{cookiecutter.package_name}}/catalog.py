@@ -64,6 +64,10 @@ TOOLS: dict[str, Command] = _by_name(
     ),
     _tool("make-batch", "write a demo batch from the test split, optionally shifted"),
     _tool("pull", "fetch from the DVC remote the outputs of stages the branch did not change"),
+    _tool(
+        "take-results",
+        "copy a pull request's recomputed results, as files, into its checkout for judging",
+    ),
     _tool("report", "compare the results with the baseline revision; write report.md"),
     _tool("gate", "exit 1 if a metric regressed beyond its tolerance against the baseline"),
     _tool("post-report", "post report.md on the pull request as one comment, updated in place"),
