@@ -1,5 +1,6 @@
 """A stub of GitHub's REST API on 127.0.0.1, held in memory: the issues, labels, pull
-requests and comments the baked workflows and their commands use, and CML's image host.
+requests and comments the baked workflows and their commands use, CML's image host, and
+the repository over git's smart HTTP (`git http-backend` on the test's bare `origin`).
 
 Plain HTTP, or HTTPS with a throwaway certificate (CML and gh always speak HTTPS to a host
 that is not github.com). Paths may carry the `/api/v3` prefix GitHub Enterprise uses, which
@@ -51,6 +52,9 @@ class StubGitHub(ThreadingHTTPServer):
         self.requests: list[tuple[str, str]] = []
         self.assets: list[bytes] = []
         self.read_only = False
+        # The bare repository served at /OWNER/NAME.git (what `git ls-remote` of the
+        # server's URL reads); None serves no git.
+        self.git_dir: Path | None = None
         self.next_id = 1000
         self.lock = threading.Lock()
 
@@ -149,7 +153,52 @@ class StubHandler(BaseHTTPRequestHandler):
             self.reply(403, {"message": "Resource not accessible by integration"})
         return self.server.read_only
 
+    def served_git(self) -> bool:
+        """Git's smart HTTP for `/OWNER/NAME.git/...`: `git http-backend` (CGI) on `git_dir`.
+        Answers without checking credentials (git sends them only after a 401)."""
+        url = urlsplit(self.path)
+        prefix = f"/{self.server.repo}.git/"
+        git_dir = self.server.git_dir
+        if git_dir is None or not url.path.startswith(prefix):
+            return False
+        self.server.requests.append((self.command, self.path))
+        body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        cgi = {
+            "PATH": os.environ["PATH"],
+            "GIT_PROJECT_ROOT": str(git_dir.parent),
+            "GIT_HTTP_EXPORT_ALL": "1",
+            "PATH_INFO": f"/{git_dir.name}/{url.path.removeprefix(prefix)}",
+            "REQUEST_METHOD": self.command,
+            "QUERY_STRING": url.query,
+            "CONTENT_TYPE": self.headers.get("Content-Type", ""),
+            "CONTENT_LENGTH": str(len(body)),
+            "HTTP_CONTENT_ENCODING": self.headers.get("Content-Encoding", ""),
+            "HTTP_GIT_PROTOCOL": self.headers.get("Git-Protocol", ""),
+            "REMOTE_ADDR": "127.0.0.1",
+            "REMOTE_USER": "x-access-token",
+        }
+        done = subprocess.run(["git", "http-backend"], input=body, env=cgi,
+                              capture_output=True, check=False)  # fmt: skip
+        end = b"\r\n\r\n" if b"\r\n\r\n" in done.stdout else b"\n\n"
+        head, _, content = done.stdout.partition(end)
+        status, headers = 200, []
+        for line in head.decode().splitlines():
+            key, _, value = line.partition(":")
+            if key.lower() == "status":
+                status = int(value.split()[0])
+            elif key:
+                headers.append((key, value.strip()))
+        self.send_response(status)
+        for key, value in headers:
+            self.send_header(key, value)
+        self.send_header("Content-Length", str(len(content)))
+        self.end_headers()
+        self.wfile.write(content)
+        return True
+
     def do_GET(self):
+        if self.served_git():
+            return None
         if not self.authorised():
             return None
         if urlsplit(self.path).path.removeprefix("/api/v3") == "/user":
@@ -204,6 +253,8 @@ class StubHandler(BaseHTTPRequestHandler):
         return self.reply(404, {"message": "Not Found"})
 
     def do_POST(self):
+        if self.served_git():
+            return None
         if self.path == "/asset":  # CML's image host: no token, answers the image's URL
             self.server.assets.append(self.rfile.read(int(self.headers["Content-Length"])))
             data = f"{self.server.url}/assets/{len(self.server.assets)}.png".encode()

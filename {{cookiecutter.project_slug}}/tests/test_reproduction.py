@@ -277,3 +277,19 @@ def test_in_ci_metrics_that_were_not_recomputed_are_not_called_reproduced(
         "- Not reproduced: `metrics.json` was not recomputed in this run (`evaluate` was "
         "skipped); run `dvc repro --force --single-item validate evaluate` before the report."
     )
+
+
+def test_pull_also_fetches_the_data_the_pipeline_starts_from(tmp_path):
+    """The `.dvc` files git tracks (imports, added data): `dvc repro` cannot rebuild them."""
+    from {{ cookiecutter.package_name }}.commands.pull import data_files
+
+    git(tmp_path, "init", "-q")
+    for name in ("data/input/source.csv.dvc", "data/monitoring/batch.parquet.dvc", "notes.txt"):
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text("outs: []\n")
+    git(tmp_path, "add", ".")
+    (tmp_path / "untracked.dvc").write_text("outs: []\n")
+    assert data_files(tmp_path) == [
+        "data/input/source.csv.dvc",
+        "data/monitoring/batch.parquet.dvc",
+    ]

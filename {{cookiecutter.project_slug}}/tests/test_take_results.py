@@ -74,6 +74,22 @@ def test_dvc_lock_its_outputs_missing_inputs_and_the_run_record_are_taken(checko
     assert "6 files of the branch's results copied" in capsys.readouterr().out
 
 
+def test_a_folder_input_gets_only_the_files_the_checkout_lacks(checkout, capsys):
+    """An imported source beside files git tracks (data/input/): the ignored data is
+    taken, the tracked files stay the checkout's own."""
+    params, workspace, results = checkout
+    write(workspace, "data/input/source.csv.dvc", "outs: [checkout's own]\n")
+    write(results, "dvc.lock", lock(["metrics.json"], deps=("data/input",)))
+    write(results, "metrics.json", "{}")
+    write(results, "data/input/source.csv", "a,b\n1,2\n")
+    write(results, "data/input/source.csv.dvc", "outs: [the branch's]\n")
+
+    assert take(params, workspace, results) == 0
+    assert (workspace / "data/input/source.csv").read_text() == "a,b\n1,2\n"
+    assert (workspace / "data/input/source.csv.dvc").read_text() == "outs: [checkout's own]\n"
+    assert "3 files of the branch's results copied" in capsys.readouterr().out
+
+
 @pytest.mark.parametrize(
     ("out", "says"),
     [

@@ -6,12 +6,17 @@ stage the branch changed is not fetched, so `dvc repro` runs it again and the re
 say whether the branch's committed results come out. Without a remote this machine can
 reach (the default remote is a folder beside the repository, absent on a CI runner),
 nothing is fetched and `dvc repro` runs every stage. Never fails: fetching only saves time.
+
+The data the pipeline starts from when it is DVC-tracked (a `dvc import-url` source or a
+`dvc add`ed file, each a `.dvc` file git tracks) is fetched too, whatever changed:
+`dvc repro` never rebuilds it (an import is frozen) and stops where it is missing.
 """
 
 from __future__ import annotations
 
 import argparse
 from dataclasses import dataclass
+from pathlib import Path
 
 import yaml
 
@@ -47,6 +52,14 @@ def plan(baseline_lock: object, branch_lock: object) -> tuple[list[str], list[st
     return unchanged, changed
 
 
+def data_files(root: Path) -> list[str]:
+    """The `.dvc` files git tracks (imported or added data), relative to `root`."""
+    listed = git.git(root, "ls-files", "-z", "--", ":(glob)**/*.dvc")
+    if listed.returncode != 0:
+        return []
+    return sorted(name for name in listed.stdout.split("\0") if name)
+
+
 def run(params: Params, options: Options) -> int:
     root = params.root
     remote = shared_remote(root)
@@ -70,19 +83,24 @@ def run(params: Params, options: Options) -> int:
         print(f"pull: {error}; fetching nothing, so `dvc repro` runs every stage")
         return 0
     fetch, rerun = plan(None if text is None else yaml.safe_load(text), branch_lock)
-    if not fetch:
+    data = data_files(root)
+    if not fetch and not data:
         print(f"pull: the branch changed every stage against {revision}; fetching nothing")
         return 0
-    pulled = dvc(root, "pull", *fetch)
+    pulled = dvc(root, "pull", *fetch, *data)
     if pulled.returncode != 0:
         print(
             f"pull: `dvc pull` from remote '{remote}' did not fetch everything "
             f"({last_line(pulled.stderr or pulled.stdout)}); `dvc repro` runs what is missing"
         )
         return 0
+    fetched = []
+    if fetch:
+        fetched.append(f"the outputs of {', '.join(fetch)} (unchanged against {revision})")
+    if data:
+        fetched.append(f"the data of {', '.join(data)}")
     print(
-        f"pull: fetched the outputs of {', '.join(fetch)} from remote '{remote}' "
-        f"(unchanged against {revision}); `dvc repro` runs "
+        f"pull: fetched {' and '.join(fetched)} from remote '{remote}'; `dvc repro` runs "
         + (", ".join(rerun) if rerun else "nothing the branch changed")
     )
     return 0

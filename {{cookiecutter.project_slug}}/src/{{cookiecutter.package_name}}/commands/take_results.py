@@ -4,7 +4,7 @@ The pull-request workflow reproduces the branch in one job (the branch's code ru
 there, with no token that can write) and judges it in another, on a fresh runner,
 with the base commit's code. The first job uploads its workspace; this command, run
 by the judge, copies from that upload into the judge's checkout of the pull request
-only what the pipeline produced: `dvc.lock`, every output it records, every input it
+only what the pipeline produced: `dvc.lock`, every output it records, each file of an input it
 records that the checkout lacks (data DVC tracks outside git), and the MLflow run
 record (`paths.train_run`). Nothing else of the upload is taken, and nothing taken is
 run. It refuses, naming the path, anything that could reach outside the checkout or
@@ -13,7 +13,9 @@ anything that is neither a file nor a folder of files.
 
 The upload has no DVC cache (hidden folders are not uploaded), so DVC could not tell
 whether the outputs match `dvc.lock` and the report's check would try to pull them.
-`dvc commit` stores them in the checkout's cache; when that would record anything other
+`dvc commit` of the stages dvc.lock records (not the `.dvc` files of imported data,
+which the checkout keeps as they are) stores them in the checkout's cache; when that
+would record anything other
 than what the results' `dvc.lock` says, the outputs are not the ones it records, and
 the results are refused.
 """
@@ -30,7 +32,7 @@ from pathlib import Path, PurePosixPath
 import yaml
 
 from ..errors import ProjectError
-from ..integrations.dvc import LOCK_FILE, dvc, last_line, lock_differences
+from ..integrations.dvc import LOCK_FILE, dvc, last_line, lock_differences, lock_entries
 from ..params import DEFAULT_PARAMS_FILE, Params, load_params
 
 
@@ -148,15 +150,17 @@ def take(source: Path, workspace: Path) -> list[PurePosixPath]:
             f"the results lack {', '.join(map(str, missing))}, which {LOCK_FILE} records; "
             "did `dvc repro` finish in the job that reproduces the branch?"
         )
-    wanted += [
-        path
-        for path in inputs
-        if not os.path.lexists(workspace / path) and os.path.lexists(source / path)
-    ]
     if os.path.lexists(source / run_record):
         wanted.append(run_record)
+    taken = [file for path in wanted for file in _files_of(source, path)]
+    # Inputs only where the checkout lacks them (data git ignores, such as an imported
+    # source in a folder of tracked files); what the checkout has stays its own.
+    for path in inputs:
+        if os.path.lexists(source / path):
+            taken += [file for file in _files_of(source, path)
+                      if not os.path.lexists(workspace / file)]  # fmt: skip
     # Every file checked before the first is written: a refusal takes nothing.
-    files = list(dict.fromkeys(file for path in wanted for file in _files_of(source, path)))
+    files = list(dict.fromkeys(taken))
     for file in files:
         _no_link_on_the_way(workspace, file)
     for file in files:
@@ -174,7 +178,10 @@ def cache_the_outputs(workspace: Path, lock: object) -> None:
         return
     lock_file = workspace / LOCK_FILE
     taken = lock_file.read_bytes()
-    committed = dvc(workspace, "commit", "--force", "--quiet")
+    stages = sorted(lock_entries(lock))
+    if not stages:
+        return
+    committed = dvc(workspace, "commit", "--force", "--quiet", *stages)
     if committed.returncode != 0:
         lock_file.write_bytes(taken)
         raise ResultsError(
