@@ -87,20 +87,25 @@ def run(params: Params, options: Options) -> int:
     if not fetch and not data:
         print(f"pull: the branch changed every stage against {revision}; fetching nothing")
         return 0
-    pulled = dvc(root, "pull", *fetch, *data)
-    if pulled.returncode != 0:
-        print(
-            f"pull: `dvc pull` from remote '{remote}' did not fetch everything "
-            f"({last_line(pulled.stderr or pulled.stdout)}); `dvc repro` runs what is missing"
-        )
-        return 0
+    # Two pulls: data missing from the remote does not keep the outputs from coming.
     fetched = []
-    if fetch:
-        fetched.append(f"the outputs of {', '.join(fetch)} (unchanged against {revision})")
-    if data:
-        fetched.append(f"the data of {', '.join(data)}")
-    print(
-        f"pull: fetched {' and '.join(fetched)} from remote '{remote}'; `dvc repro` runs "
-        + (", ".join(rerun) if rerun else "nothing the branch changed")
-    )
+    for targets, what in (
+        (data, f"the data of {', '.join(data)}"),
+        (fetch, f"the outputs of {', '.join(fetch)} (unchanged against {revision})"),
+    ):
+        if not targets:
+            continue
+        pulled = dvc(root, "pull", *targets)
+        if pulled.returncode == 0:
+            fetched.append(what)
+        else:
+            print(
+                f"pull: `dvc pull` of {what} from remote '{remote}' did not fetch everything "
+                f"({last_line(pulled.stderr or pulled.stdout)}); `dvc repro` runs what is missing"
+            )
+    if fetched:
+        print(
+            f"pull: fetched {' and '.join(fetched)} from remote '{remote}'; `dvc repro` runs "
+            + (", ".join(rerun) if rerun else "nothing the branch changed")
+        )
     return 0
