@@ -5,6 +5,10 @@ BIN := $(VENV)/bin
 export DVC_NO_ANALYTICS := 1
 export MLFLOW_DISABLE_TELEMETRY := true
 export UV_PYTHON_DOWNLOADS := never
+# pytest-xdist workers; each takes whole test files (a module bakes and installs once).
+# `make test PYTEST_WORKERS=0` runs the suite in one process.
+PYTEST_WORKERS ?= auto
+XDIST := -n $(PYTEST_WORKERS) --dist loadfile
 
 .PHONY: help gh install test test-fast demo lint lint-workflows relock clean bench bench-gate
 
@@ -32,10 +36,10 @@ gh:
 install: $(BIN)/.installed node_modules/.installed gh  ## create .venv with the template's dev tools; npm ci the Node ones
 
 test: install lint  ## lint, then the whole suite, slow bake-and-run tests included (what CI runs)
-	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m pytest -m "" $(PYTEST_ARGS)
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m pytest -m "" $(XDIST) $(PYTEST_ARGS)
 
 test-fast: install  ## the quick tests only: bake, answers, files (no installs of baked projects)
-	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m pytest $(PYTEST_ARGS)
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m pytest $(XDIST) $(PYTEST_ARGS)
 
 demo: $(BIN)/.installed  ## bake a project with the defaults into a scratch folder and run its pipeline
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python scripts/demo.py $(DEMO_ARGS)
