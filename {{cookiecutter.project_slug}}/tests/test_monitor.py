@@ -6,6 +6,7 @@ about drift and degradation only; the validation module has its own tests.
 
 import json
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import pytest
 import yaml
@@ -106,6 +107,54 @@ def test_a_label_shift_is_degradation(classification, valid_batches, tmp_path):
         c["metric"] for c in report["performance"]["comparisons"] if c["verdict"] == "regressed"
     }
     assert "accuracy" in regressed
+
+
+def test_a_small_batch_one_row_off_is_noise_unless_the_gate_decides_by_the_point(
+    classification, valid_batches, tmp_path
+):
+    batch = tmp_path / "small.parquet"
+    make_batch(classification, batch, "--rows", "60", "--label-shift", "0.05", "--seed", "1")
+    code, report = monitor_cli(classification, batch)
+    accuracy = next(c for c in report["performance"]["comparisons"] if c["metric"] == "accuracy")
+    # The premise: at the point the batch is worse than the test set beyond the tolerance.
+    assert accuracy["batch"] < accuracy["baseline"] - 0.01
+    low, high = accuracy["change_interval"]
+    assert low < accuracy["batch"] - accuracy["baseline"] < high and high > -0.01
+    assert (code, report["status"], accuracy["verdict"]) == (0, "ok", "within noise")
+    assert report["performance"]["intervals"] and report["performance"]["test_rows"] > 60
+    summary = load_params(classification).paths.drift_summary.read_text(encoding="utf-8")
+    assert "change (95% interval)" in summary and "within noise" in summary
+
+    # The same batch judged by `decide: point`: degraded, as before the intervals.
+    document = yaml.safe_load(Path(classification).read_text(encoding="utf-8"))
+    document["gates"]["accuracy"]["decide"] = "point"
+    # Beside the project's params.yaml: its paths are read from the file's folder.
+    by_point = Path(classification).with_name("params-point.yaml")
+    by_point.write_text(yaml.safe_dump(document), encoding="utf-8")
+    try:
+        code, report = monitor_cli(str(by_point), batch)
+    finally:
+        by_point.unlink()
+    accuracy = next(c for c in report["performance"]["comparisons"] if c["metric"] == "accuracy")
+    assert (code, report["status"], accuracy["verdict"]) == (1, "degradation", "regressed")
+
+
+def test_without_the_test_sets_outcomes_the_point_decides_and_says_so(
+    classification, valid_batches, tmp_path, capsys
+):
+    batch = tmp_path / "small.parquet"
+    make_batch(classification, batch, "--rows", "60", "--label-shift", "0.05", "--seed", "1")
+    outcomes = load_params(classification).paths.outcomes
+    kept = outcomes.read_bytes()
+    outcomes.unlink()
+    try:
+        code, report = monitor_cli(classification, batch)
+    finally:
+        outcomes.write_bytes(kept)
+    assert (code, report["status"]) == (1, "degradation")
+    assert report["performance"]["intervals"] is False
+    assert all(c["change_interval"] is None for c in report["performance"]["comparisons"])
+    assert "each metric is judged by its value alone" in capsys.readouterr().out
 
 
 def test_no_fail_exits_0_and_sets_github_outputs(

@@ -162,13 +162,36 @@ def test_the_markdown_summary():
         "exceeds 0.2.\n\n"
         "**Feature `a` alone raises the alarm**: its PSI 2.5000 passes "
         "`monitoring.psi_alarm` (1.0).\n\n"
-        "**Model performance: degraded** on 40 labelled rows.\n"
+        "**Model performance: degraded** on 40 labelled rows. Every metric is judged by its "
+        "value alone: the test set's per-row outcomes (`paths.outcomes`) were not there to "
+        "give the change an interval; `dvc repro evaluate` or `mlops pull` brings them.\n"
     )
-    assert "| accuracy | 0.9500 | 0.8000 | regressed |" in markdown
+    assert "| accuracy | 0.9500 | 0.8000 | n/a | regressed |" in markdown
     assert "| a (1 unseen categories) | ks | 0.1000 | 0.5000 | 4.00e-04 | 2.5000 | **yes** |" in (
         markdown
     )
     assert markdown.endswith("| **no** |\n") is False and markdown.endswith("| no |\n")
+
+
+def test_intervals_refine_the_verdict_and_show_in_the_record_and_the_summary():
+    from {{ cookiecutter.package_name }}.core.noise import Noise, refine
+    from {{ cookiecutter.package_name }}.core.paired import Difference, Interval
+
+    # 0.95 -> 0.90 is beyond the 0.02 tolerance at the point, not over the whole interval.
+    comparisons = compare({"accuracy": 0.95}, {"accuracy": 0.90}, RULES)
+    assert comparisons[0].verdict == "regressed"
+    changes = {"accuracy": Difference("accuracy", 0.95, 0.90, Interval(-0.05, -0.12, 0.01))}
+    refined = refine(comparisons, Noise(40, changes, {}))
+    record = monitoring.performance_record(40, {"accuracy": 0.90}, refined, changes, 114)
+    assert record["degraded"] is False and record["intervals"] is True
+    assert record["test_rows"] == 114
+    assert record["comparisons"][0]["verdict"] == "within noise"
+    assert record["comparisons"][0]["change_interval"] == [-0.12, 0.01]
+    report = concluded(CLEAN, record)
+    assert report["status"] == "ok" and monitoring.exit_code(report, no_fail=False) == 0
+    markdown = monitoring.render_markdown(report)
+    assert "| accuracy | 0.9500 | 0.9000 | -0.1200 to +0.0100 | within noise |" in markdown
+    assert "the test set's 114 rows resampled apart" in " ".join(markdown.split())
 
 
 def test_the_markdown_of_an_unlabelled_batch_and_of_an_invalid_one():

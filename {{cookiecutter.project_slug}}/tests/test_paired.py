@@ -109,6 +109,48 @@ def test_a_planted_drop_is_regressed_and_two_flipped_rows_are_noise():
     )
 
 
+def scored_rows(rows: int, right: int, seed: int):
+    """A binary model's outputs on `rows` rows, exactly `right` of them correct."""
+    rng = np.random.default_rng(seed)
+    truth = rng.choice(np.array(["a", "b"]), size=rows)
+    predicted = truth.copy()
+    wrong = rng.choice(rows, size=rows - right, replace=False)
+    predicted[wrong] = np.where(truth[wrong] == "a", "b", "a")
+    confidence = rng.uniform(0.55, 0.95, size=rows)
+    says_b = np.where(predicted == "b", confidence, 1 - confidence)
+    return (
+        paired.Rows("classification", truth, ("a", "b"), 1),
+        paired.Predictions(predicted, np.column_stack([1 - says_b, says_b])),
+    )
+
+
+def test_two_samples_give_wider_intervals_than_pairs_and_see_a_real_drop():
+    """The monitor's comparison: one model on its test rows and on a batch of other rows."""
+    test = scored_rows(1000, 900, seed=1)
+    # Sixty rows, two fewer right than the test set's rate: 0.033 worse at the point,
+    # beyond a 0.01 tolerance, and well inside what sixty rows can show by chance.
+    small = scored_rows(60, 52, seed=2)
+    change = paired.unpaired(*test, *small)["accuracy"]
+    assert (change.baseline, change.candidate) == pytest.approx((0.9, 52 / 60))
+    assert change.delta.point == pytest.approx(52 / 60 - 0.9)
+    assert change.delta.low < -0.1 and change.delta.high > 0
+    assert paired.verdict(change, direction="higher", allowed_drop=0.01) == paired.WITHIN_NOISE
+    assert (
+        paired.verdict(change, direction="higher", allowed_drop=0.01, decide="point")
+        == paired.REGRESSED
+    )
+    assert paired.unpaired(*test, *small) == paired.unpaired(*test, *small)  # seeded
+
+    # A thousand rows, seven in ten right: the whole interval is worse.
+    drop = paired.unpaired(*test, *scored_rows(1000, 700, seed=3))["accuracy"]
+    assert drop.delta.high < -0.15
+    assert paired.verdict(drop, direction="higher", allowed_drop=0.01) == paired.REGRESSED
+
+    # The same rows on both sides: resampled apart, not the zero of a paired interval.
+    itself = paired.unpaired(*test, *test)["accuracy"]
+    assert itself.delta.point == 0 and itself.delta.low < -0.01 < 0.01 < itself.delta.high
+
+
 def test_lower_is_better_metrics_and_improvements():
     x, y = make_regression(n_samples=1200, n_features=5, noise=5, random_state=3)
     good = Ridge().fit(x[:600], y[:600])

@@ -107,6 +107,31 @@ def test_each_corruption_is_named(classification, how):
         assert shown in line and (column is None or column in line)
 
 
+def test_data_that_left_the_row_count_band_says_which_bound_to_move(classification):
+    raw = pd.read_parquet(classification.paths.raw)
+    suite = json.loads(classification.suite_path.read_text())
+    [band] = [
+        e["kwargs"] for e in suite["expectations"]
+        if e["type"] == "expect_table_row_count_to_be_between"
+    ]  # fmt: skip
+    grown = pd.concat([raw, raw, raw], ignore_index=True)  # a few weeks of appended rows
+    assert len(grown) > band["max_value"]
+    result = validate_frame(grown, classification.suite_path)
+    for text in (result.to_text(), " ".join(result.to_markdown().split())):
+        assert (
+            f"The data has {len(grown)} rows, more than the {band['max_value']} the suite "
+            "allows. If it grew as expected (new data appended), raise `max_value` of "
+            "`expect_table_row_count_to_be_between` in the suite's file "
+            f"({classification.validation.suite}.json under the GX folder)"
+        ) in " ".join(text.split())
+    shrunk = validate_frame(raw.head(band["min_value"] - 1), classification.suite_path)
+    assert "lower `min_value` of `expect_table_row_count_to_be_between`" in shrunk.to_text()
+    assert "raise `max_value`" not in shrunk.to_text()
+    # One failure elsewhere, the row count inside the band: no note on the row count.
+    other = validate_frame(corrupt(raw, "unknown label"), classification.suite_path).to_text()
+    assert "FAILED" in other and "_value` of" not in other
+
+
 def test_a_failure_exits_1_and_still_writes_both_reports(classification, capsys):
     raw = pd.read_parquet(classification.paths.raw)
     raw.loc[0, "target"] = 7

@@ -3,7 +3,10 @@
 Order matters: the batch is validated first (a batch that breaks the data
 contract is reported as invalid, not as drift), then every feature is compared
 with the training data, and, when the batch carries the target, the model is
-scored on it and compared with metrics.json through the `gates:` rules.
+scored on it and compared with metrics.json through the `gates:` rules: each change
+gets a two-sample bootstrap interval against the test set's per-row outcomes, and a
+metric with `decide: interval` degrades only when its whole interval lies beyond the
+tolerance (a batch of sixty rows moves accuracy by 0.017 per row).
 
 Exit codes: 0 no drift and no degradation; 1 drift or degradation; 2 an error
 (bad params, missing files); 3 the batch failed validation.
@@ -19,13 +22,24 @@ from typing import TYPE_CHECKING, Any
 from ..core import gates, monitoring
 from ..errors import DataError
 from ..integrations.github import write_outputs
-from ..io import read_data, read_features, read_metrics, read_table, shown, write_json, write_text
+from ..io import (
+    read_data,
+    read_features,
+    read_metrics,
+    read_outcomes,
+    read_table,
+    shown,
+    write_json,
+    write_text,
+)
 from ..params import Params
 
 if TYPE_CHECKING:  # pandas, SciPy and scikit-learn load when the command runs, not for --help
     import pandas as pd
 
     from ..core.features import Features
+    from ..core.metrics import Assessment
+    from ..core.paired import Difference
 
 EXIT_CODES_HELP = (
     "exit codes: 0 no drift and no degradation; 1 drift or degradation (0 with --no-fail); "
@@ -91,16 +105,59 @@ def batch_performance(
     model = load_model(params.paths.model)
     inputs, target = model_inputs(labelled, features), labelled[features.target]
     try:
-        scores = score(
+        assessment = score(
             model, inputs, target, params.task, positive_class=params.data.positive_class
-        ).scores
+        )
     except (TypeError, ValueError) as error:
         raise DataError(
             f"cannot score the model on the batch's {features.target!r} column ({error}); "
             "check that its labels are of the kind the model was trained on"
         ) from None
-    comparisons = gates.compare(evaluated, scores, params.gates)
-    return monitoring.performance_record(len(labelled), scores, comparisons)
+    comparisons = gates.compare(evaluated, assessment.scores, params.gates)
+    changes, test_rows = changes_from_the_test_set(params, target, assessment)
+    if changes:
+        from ..core.noise import Noise, refine
+
+        comparisons = refine(comparisons, Noise(len(labelled), changes, {}))
+    return monitoring.performance_record(
+        len(labelled), assessment.scores, comparisons, changes, test_rows
+    )
+
+
+def changes_from_the_test_set(
+    params: Params, target: pd.Series, assessment: Assessment
+) -> tuple[dict[str, Difference], int | None]:
+    """Each metric's change from the test set (evaluate's per-row outcomes) to the batch,
+    with a two-sample bootstrap interval; nothing when the outcomes are not there."""
+    import numpy as np
+
+    from ..core.outcomes import from_assessment, from_frame
+    from ..core.paired import unpaired
+
+    stored = read_outcomes(params.paths.outcomes)
+    if stored is None:
+        print(
+            f"monitor: no {shown(params.paths.outcomes, params.root)} (the test set's per-row "
+            "outcomes): each metric is judged by its value alone; `dvc repro evaluate` or "
+            "`mlops pull` brings them"
+        )
+        return {}, None
+    test = from_frame(*stored)
+    batch = from_assessment(
+        np.arange(len(target)), target, assessment, params.task, params.data.positive_class
+    )
+    print(
+        f"monitor: bootstrap intervals of each metric's change: {len(target)} batch rows "
+        f"against {len(test.keys)} test rows"
+    )
+    found = unpaired(test.rows, test.predictions, batch.rows, batch.predictions)
+    # A metric the batch cannot give (one class only: no ROC AUC) keeps its point verdict.
+    finite = {
+        name: change
+        for name, change in found.items()
+        if np.isfinite(change.delta.low) and np.isfinite(change.delta.high)
+    }
+    return finite, len(test.keys)
 
 
 def publish(params: Params, report: dict[str, Any], validation_markdown: str | None = None) -> None:

@@ -10,11 +10,14 @@ MLflow or a model.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..params import MonitoringParams
 from .gates import REGRESSED, Comparison
 from .markdown import table
+
+if TYPE_CHECKING:
+    from .paired import Difference
 
 EXIT_OK = 0
 EXIT_DRIFT = 1
@@ -47,11 +50,23 @@ def new_report(
 
 
 def performance_record(
-    labelled_rows: int, scores: dict[str, float], comparisons: list[Comparison]
+    labelled_rows: int,
+    scores: dict[str, float],
+    comparisons: list[Comparison],
+    changes: dict[str, Difference] | None = None,
+    test_rows: int | None = None,
 ) -> dict[str, Any]:
-    """The model's metrics on the batch against metrics.json, as the report keeps them."""
+    """The model's metrics on the batch against metrics.json, as the report keeps them.
+
+    `changes`: each metric's batch - test set change with its interval (core.noise
+    refined the verdicts from them); None when the test set's outcomes were not there,
+    and every verdict is the point comparison's. `test_rows`: the test set's size.
+    """
+    changes = changes or {}
     return {
         "labelled_rows": labelled_rows,
+        "test_rows": test_rows,
+        "intervals": bool(changes),
         "metrics": scores,
         "degraded": any(comparison.fails for comparison in comparisons),
         "comparisons": [
@@ -59,12 +74,17 @@ def performance_record(
                 "metric": c.name,
                 "baseline": c.baseline,
                 "batch": c.candidate,
+                "change_interval": _bounds(changes.get(c.name)),
                 "verdict": c.verdict,
                 "explanation": c.explain(),
             }
             for c in comparisons
         ],
     }
+
+
+def _bounds(change: Difference | None) -> list[float] | None:
+    return None if change is None else [change.delta.low, change.delta.high]
 
 
 def _drifted(report: dict[str, Any]) -> bool:
@@ -175,14 +195,40 @@ def _performance_lines(performance: dict[str, Any] | None) -> list[str]:
         return ["**Model performance: not checked** (the batch has no labels)."]
     verdict = "degraded" if performance["degraded"] else "no degradation"
     rows = [
-        [c["metric"], _number(c["baseline"]), _number(c["batch"]), c["verdict"]]
+        [
+            c["metric"],
+            _number(c["baseline"]),
+            _number(c["batch"]),
+            _interval_text(c.get("change_interval")),
+            c["verdict"],
+        ]
         for c in performance["comparisons"]
     ]
+    if performance.get("intervals"):
+        how = (
+            f"Each change has a 95% bootstrap interval (the batch's and the test set's "
+            f"{performance.get('test_rows')} rows resampled apart); with `decide: interval` "
+            "(`gates` in params.yaml) a metric is degraded only when its whole interval lies "
+            "beyond the tolerance, so a small batch's noise raises no alarm."
+        )
+    else:
+        how = (
+            "Every metric is judged by its value alone: the test set's per-row outcomes "
+            "(`paths.outcomes`) were not there to give the change an interval; "
+            "`dvc repro evaluate` or `mlops pull` brings them."
+        )
     return [
-        f"**Model performance: {verdict}** on {performance['labelled_rows']} labelled rows.",
+        f"**Model performance: {verdict}** on {performance['labelled_rows']} labelled rows. " + how,
         "",
-        table(["metric", "evaluation", "batch", "verdict"], rows),
+        table(["metric", "evaluation", "batch", "change (95% interval)", "verdict"], rows),
     ]
+
+
+def _interval_text(bounds: list[float] | None) -> str:
+    if bounds is None:
+        return "n/a"
+    low, high = bounds
+    return f"{low:+.4f} to {high:+.4f}"
 
 
 def _features_table(features: list[dict[str, Any]]) -> str:

@@ -291,6 +291,39 @@ def paired(
     return result
 
 
+def unpaired(
+    baseline_rows: Rows,
+    baseline: Predictions,
+    rows: Rows,
+    candidate: Predictions,
+    *,
+    resamples: int = RESAMPLES,
+    seed: int = SEED,
+    confidence: float = CONFIDENCE,
+) -> dict[str, Difference]:
+    """candidate - baseline for every metric scored on *different* rows (the model on a
+    monitoring batch against the same model on its test set), with a two-sample bootstrap
+    interval: each side is resampled on its own and the interval is read from the
+    differences of the two sides' resamples, so both sets' sizes widen it.
+
+    Seeded: the same rows, predictions and seed give the same intervals.
+    """
+    scorers = _Scorer(baseline_rows, baseline), _Scorer(rows, candidate)
+    sizes = len(baseline_rows.truth), len(rows.truth)
+    base_point, cand_point = (s.scores(_all_rows(n)) for s, n in zip(scorers, sizes, strict=True))
+    # Independent draws for the two sides: another seed for the candidate's rows.
+    base_samples, cand_samples = (
+        _resampled(s.scores, n, resamples, seed + offset)
+        for offset, (s, n) in enumerate(zip(scorers, sizes, strict=True))
+    )
+    result = {}
+    for name in metric_names(rows.task):
+        b, c = float(base_point[name][0]), float(cand_point[name][0])
+        delta = cand_samples[name] - base_samples[name]
+        result[name] = Difference(name, b, c, _interval(c - b, delta, confidence))
+    return result
+
+
 def verdict(
     difference: Difference,
     *,

@@ -73,6 +73,7 @@ class Failure:
 
 
 HEADER = ["expectation", "column", "expected", "observed", "unexpected values"]
+ROW_COUNT = "expect_table_row_count_to_be_between"
 
 
 @dataclass(frozen=True)
@@ -141,6 +142,7 @@ class ValidationResult:
             for failure in self.failures
             if failure.fix
         ]
+        notes += [note for note in map(self._row_count_note, self.failures) if note]
         columns = next(
             (f for f in self.failures if f.expectation == "expect_table_columns_to_match_set"),
             None,
@@ -154,6 +156,30 @@ class ValidationResult:
                     "`mlops suggest-suite` and review the file it writes."
                 )
         return shown, notes
+
+    def _row_count_note(self, failure: Failure) -> str | None:
+        """What to do when the data left the suite's row-count band: appended data
+        outgrows it by design, so say where the bound is rather than leave a bare number."""
+        if failure.expectation != ROW_COUNT or not isinstance(failure.observed, int):
+            return None
+        expected = failure.expected if isinstance(failure.expected, dict) else {}
+        high, low = expected.get("max_value"), expected.get("min_value")
+        where = (
+            f"`{ROW_COUNT}` in the suite's file ({self.suite}.json under the GX folder), "
+            "a reviewed change like any other"
+        )
+        if high is not None and failure.observed > high:
+            return (
+                f"The data has {failure.observed} rows, more than the {high} the suite allows. "
+                f"If it grew as expected (new data appended), raise `max_value` of {where}."
+            )
+        if low is not None and failure.observed < low:
+            return (
+                f"The data has {failure.observed} rows, fewer than the {low} the suite asks for: "
+                f"check the source for a partial extract; if it is expected, lower `min_value` "
+                f"of {where}."
+            )
+        return None
 
     def to_text(self) -> str:
         """A fixed-width table of the failures, for a terminal or a CI log."""
