@@ -284,8 +284,19 @@ def paired(
         return {name: cand[name] - base[name] for name in base}
 
     deltas = _resampled(change, len(rows.truth), resamples, seed)
+    return _differences(rows.task, base_point, cand_point, deltas, confidence)
+
+
+def _differences(
+    task: str,
+    base_point: dict[str, np.ndarray],
+    cand_point: dict[str, np.ndarray],
+    deltas: dict[str, np.ndarray],
+    confidence: float,
+) -> dict[str, Difference]:
+    """Each metric's change on all rows, with the interval of its resampled changes."""
     result = {}
-    for name in metric_names(rows.task):
+    for name in metric_names(task):
         b, c = float(base_point[name][0]), float(cand_point[name][0])
         result[name] = Difference(name, b, c, _interval(c - b, deltas[name], confidence))
     return result
@@ -308,20 +319,14 @@ def unpaired(
 
     Seeded: the same rows, predictions and seed give the same intervals.
     """
-    scorers = _Scorer(baseline_rows, baseline), _Scorer(rows, candidate)
-    sizes = len(baseline_rows.truth), len(rows.truth)
-    base_point, cand_point = (s.scores(_all_rows(n)) for s, n in zip(scorers, sizes, strict=True))
+    base, cand = _Scorer(baseline_rows, baseline), _Scorer(rows, candidate)
+    base_rows, cand_rows = len(baseline_rows.truth), len(rows.truth)
+    base_point, cand_point = base.scores(_all_rows(base_rows)), cand.scores(_all_rows(cand_rows))
     # Independent draws for the two sides: another seed for the candidate's rows.
-    base_samples, cand_samples = (
-        _resampled(s.scores, n, resamples, seed + offset)
-        for offset, (s, n) in enumerate(zip(scorers, sizes, strict=True))
-    )
-    result = {}
-    for name in metric_names(rows.task):
-        b, c = float(base_point[name][0]), float(cand_point[name][0])
-        delta = cand_samples[name] - base_samples[name]
-        result[name] = Difference(name, b, c, _interval(c - b, delta, confidence))
-    return result
+    base_samples = _resampled(base.scores, base_rows, resamples, seed)
+    cand_samples = _resampled(cand.scores, cand_rows, resamples, seed + 1)
+    deltas = {name: cand_samples[name] - base_samples[name] for name in cand_samples}
+    return _differences(rows.task, base_point, cand_point, deltas, confidence)
 
 
 def verdict(
